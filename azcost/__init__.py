@@ -1,0 +1,74 @@
+"""azcost: exact, versioned cost of Azure OpenAI calls made through LangChain.
+
+Public names are imported lazily (PEP 562), so ``import azcost`` stays cheap and
+the CLI does not pay for LangChain when it only prices a call.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    AzcostError,
+    BudgetExceededError,
+    InvalidUsageError,
+    LedgerError,
+    NoPriceError,
+    PricingFileError,
+    RetailImportError,
+    UnknownDeploymentTypeError,
+    UnknownModelError,
+)
+
+if TYPE_CHECKING:
+    from ._pricing import Cost, PricingTable, Rates, load_pricing, shipped_pricing_paths
+    from ._resolve import MatchKind, Resolution
+    from ._schema import DeploymentType
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AzcostError",
+    "BudgetExceededError",
+    "Cost",
+    "DeploymentType",
+    "InvalidUsageError",
+    "LedgerError",
+    "MatchKind",
+    "NoPriceError",
+    "PricingFileError",
+    "PricingTable",
+    "Rates",
+    "Resolution",
+    "RetailImportError",
+    "UnknownDeploymentTypeError",
+    "UnknownModelError",
+    "__version__",
+    "load_pricing",
+    "shipped_pricing_paths",
+]
+
+_LAZY = {
+    "Cost": "._pricing",
+    "PricingTable": "._pricing",
+    "Rates": "._pricing",
+    "load_pricing": "._pricing",
+    "shipped_pricing_paths": "._pricing",
+    "MatchKind": "._resolve",
+    "Resolution": "._resolve",
+    "DeploymentType": "._schema",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'azcost' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,252 @@
+"""The pricing file format: strict pydantic models, one docstring per field.
+
+The JSON Schema that editors use (``azcost pricing schema``) is generated from
+these models, so the file format has exactly one definition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+
+from .errors import UnknownDeploymentTypeError
+
+__all__ = [
+    "DeploymentType",
+    "ModelEntry",
+    "PricePeriod",
+    "PriceSeries",
+    "PricingFile",
+    "Source",
+    "parse_deployment_type",
+]
+
+SCHEMA_VERSION = 1
+
+
+class DeploymentType(str, enum.Enum):
+    """How an Azure OpenAI deployment is sold; each is priced on its own."""
+
+    GLOBAL = "global"
+    DATA_ZONE = "data-zone"
+    REGIONAL = "regional"
+    GLOBAL_BATCH = "global-batch"
+    DATA_ZONE_BATCH = "data-zone-batch"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_DEPLOYMENT_NAMES: dict[str, DeploymentType] = {}
+for _dtype, _names in {
+    DeploymentType.GLOBAL: ("global", "globalstandard", "global-standard", "global_standard"),
+    DeploymentType.DATA_ZONE: (
+        "data-zone",
+        "datazonestandard",
+        "datazone",
+        "data-zone-standard",
+        "data_zone",
+        "data_zone_standard",
+    ),
+    DeploymentType.REGIONAL: ("regional", "standard", "regional-standard", "regional_standard"),
+    DeploymentType.GLOBAL_BATCH: ("global-batch", "globalbatch", "global_batch"),
+    DeploymentType.DATA_ZONE_BATCH: (
+        "data-zone-batch",
+        "datazonebatch",
+        "data_zone_batch",
+    ),
+}.items():
+    for _name in _names:
+        _DEPLOYMENT_NAMES[_name] = _dtype
+ACCEPTED_DEPLOYMENT_NAMES = (
+    "global",
+    "data-zone",
+    "regional",
+    "global-batch",
+    "data-zone-batch",
+    "GlobalStandard",
+    "DataZoneStandard",
+    "Standard",
+    "GlobalBatch",
+    "DataZoneBatch",
+)
+
+
+def parse_deployment_type(value: str | DeploymentType) -> DeploymentType:
+    """Map a short name or an Azure SKU name (any case) to a :class:`DeploymentType`."""
+    if isinstance(value, DeploymentType):
+        return value
+    if isinstance(value, str):
+        found = _DEPLOYMENT_NAMES.get(value.strip().lower())
+        if found is not None:
+            return found
+    raise UnknownDeploymentTypeError(value, ACCEPTED_DEPLOYMENT_NAMES)
+
+
+def _deployment_type(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return parse_deployment_type(value)
+        except UnknownDeploymentTypeError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+def _price(value: Any) -> Any:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"price must be a decimal number, not {value!r}")
+    if isinstance(value, str):
+        raise ValueError(f"price must be a number, not the string {value!r}")
+    return value
+
+
+DeploymentTypeField = Annotated[DeploymentType, BeforeValidator(_deployment_type)]
+Price = Annotated[Decimal, BeforeValidator(_price), Field(ge=0, allow_inf_nan=False)]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_date)]
+
+
+def _int_as_str(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+class Source(BaseModel):
+    """A public source of prices, and when it was read."""
+
+    model_config = _STRICT
+
+    title: str = Field(min_length=1)
+    """What the source is, in a few words."""
+    url: str = Field(pattern=r"^(https?://|pypi:|git:)\S+$")
+    """Where to find it: an https URL (or pypi:/git: for a package's or repository's file)."""
+    retrieved_on: Date
+    """The date the figures were read from the source."""
+    note: str | None = None
+    """Anything a reader must know about this source."""
+
+
+class PricePeriod(BaseModel):
+    """Rates in force from ``effective_from`` until the next period of the same series."""
+
+    model_config = _STRICT
+
+    effective_from: Date
+    """First day (UTC) these rates apply."""
+    input_per_mtok: Price
+    """Price per 1M input (prompt) tokens not read from the cache."""
+    cached_input_per_mtok: Price | None = None
+    """Price per 1M cached input tokens; absent means cached tokens cost the input rate."""
+    output_per_mtok: Price | None = None
+    """Price per 1M output tokens, reasoning tokens included; absent for embeddings."""
+    audio_input_per_mtok: Price | None = None
+    """Price per 1M audio input tokens, where Azure sells audio."""
+    audio_output_per_mtok: Price | None = None
+    """Price per 1M audio output tokens, where Azure sells audio."""
+    source: str = Field(min_length=1)
+    """Id of the entry in the file's ``sources`` these rates were read from."""
+    note: str | None = None
+    """How the figures were derived when not read directly (inferred version, cross-checks)."""
+
+
+class PriceSeries(BaseModel):
+    """The price history of one model for one deployment type (and optionally one region)."""
+
+    model_config = _STRICT
+
+    deployment_type: DeploymentTypeField
+    """Deployment type: global, data-zone, regional, global-batch or data-zone-batch."""
+    region: str | None = Field(default=None, pattern=r"^[a-z0-9]+$")
+    """Azure region (armRegionName, e.g. ``swedencentral``) where prices differ; absent for all."""
+    periods: list[PricePeriod] = Field(min_length=1)
+    """Price periods, oldest first, with strictly increasing ``effective_from``."""
+
+
+class ModelEntry(BaseModel):
+    """One Azure OpenAI model version, keyed by its canonical name ``base-version``."""
+
+    model_config = _STRICT
+
+    base: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    """Azure's model name without version, as responses report it (``gpt-35-turbo``)."""
+    version: Annotated[str, BeforeValidator(_int_as_str)] = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
+    )
+    """Azure's model version (``0301``, ``2024-08-06``, ``turbo-2024-04-09``)."""
+    kind: Literal["chat", "completion", "reasoning", "embedding", "audio"] = "chat"
+    """What the model does; embeddings have no output rate."""
+    display_name: str | None = None
+    """A human name, for listings."""
+    aliases: list[str] = Field(default_factory=list)
+    """Other spellings of this exact version (OpenAI's ``gpt-3.5-turbo-0301``)."""
+    default_for_base: bool = False
+    """The bare base name (``gpt-4o``) resolves to this version, marked as assumed."""
+    default_deployment_type: DeploymentTypeField
+    """Deployment type used when the caller names none."""
+    retired_on: Date | None = None
+    """Date Azure retired this version; its prices stay so old usage can be audited."""
+    prices: list[PriceSeries] = Field(min_length=1)
+    """One price series per deployment type (and region where prices differ)."""
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_are_names(cls, value: list[str]) -> list[str]:
+        for alias in value:
+            if not alias or alias != alias.strip() or alias.lower() != alias:
+                raise ValueError(f"alias {alias!r} must be lower-case with no surrounding space")
+        return value
+
+
+class PricingFile(BaseModel):
+    """An azcost pricing file: a dated, sourced table of per-token rates."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    schema_version: Literal[1]
+    """Version of this file format; this is version 1."""
+    version: str = Field(pattern=r"^\d{4}\.\d{2}\.\d{2}(\.\d+)?([+-][A-Za-z0-9.\-]+)?$")
+    """Version of the table itself, date-based: ``2026.11.25`` (optionally ``.N`` or ``+local``)."""
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    """ISO 4217 currency of every price in the file."""
+    description: str | None = None
+    """What this table is for."""
+    sources: dict[str, Source] = Field(min_length=1)
+    """Public sources, by id; every price period names one."""
+    models: dict[str, ModelEntry]
+    """Model versions by canonical name ``base-version`` (``gpt-35-turbo-0301``)."""
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a pricing file."""
+    schema = PricingFile.model_json_schema(mode="validation")
+    schema["title"] = "azcost pricing file"
+    return schema

@@ -1,0 +1,209 @@
+"""``azcost price`` and ``azcost pricing validate|show|list|schema``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._money import money_str
+from ..errors import AzcostError
+from ._common import add_format, dumps, parse_date, write
+
+if TYPE_CHECKING:
+    from .._pricing import PricingTable
+
+__all__ = ["register_price", "register_pricing"]
+
+
+def _add_pricing_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pricing",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="pricing file layered over the shipped table (repeatable; later files win)",
+    )
+    parser.add_argument(
+        "--no-shipped",
+        action="store_true",
+        help="use only the --pricing files, not the shipped table under them",
+    )
+
+
+def table_from_args(args: argparse.Namespace) -> PricingTable:
+    """The shipped table, with any ``--pricing`` files layered on top."""
+    from .._pricing import load_pricing, shipped_pricing_paths
+
+    extra: list[str] = list(args.pricing)
+    if args.no_shipped:
+        if not extra:
+            raise AzcostError("--no-shipped needs at least one --pricing FILE")
+        return load_pricing(*extra)
+    if not extra:
+        return load_pricing()
+    return load_pricing(*shipped_pricing_paths(), *extra)
+
+
+def register_price(commands: Any) -> None:
+    """Add ``azcost price``."""
+    p = commands.add_parser(
+        "price",
+        help="price one call: tokens in, exact cost out",
+        description="Price one call exactly. Example: azcost price gpt-35-turbo-0301 --input 31 --output 8",
+    )
+    p.add_argument("model", help="model name as the client reports it (gpt-4o, gpt-35-turbo-0301, ...)")
+    p.add_argument("--input", type=int, required=True, metavar="N", help="input tokens, cached included")
+    p.add_argument("--output", type=int, required=True, metavar="N", help="output tokens, reasoning included")
+    p.add_argument("--cached", type=int, default=0, metavar="N", help="cached input tokens")
+    p.add_argument("--reasoning", type=int, default=0, metavar="N", help="reasoning tokens (part of output)")
+    p.add_argument("--model-version", metavar="V", help="model version to append (0301, 2024-08-06)")
+    p.add_argument("--deployment-type", metavar="T", help="global, data-zone, regional, ... or Azure's SKU name")
+    p.add_argument("--region", metavar="R", help="Azure region, where prices differ (swedencentral)")
+    p.add_argument("--at", type=parse_date, metavar="YYYY-MM-DD", help="price in force that day (default: now)")
+    _add_pricing_option(p)
+    add_format(p, "text", "json")
+    p.set_defaults(run=_run_price)
+
+
+def _run_price(args: argparse.Namespace) -> int:
+    table = table_from_args(args)
+    cost = table.cost(
+        args.model,
+        input_tokens=args.input,
+        output_tokens=args.output,
+        cached_input_tokens=args.cached,
+        reasoning_tokens=args.reasoning,
+        model_version=args.model_version,
+        deployment_type=args.deployment_type,
+        region=args.region,
+        at=args.at,
+    )
+    data = cost.as_dict()
+    if args.format == "json":
+        write(dumps(data))
+        return 0
+    where = cost.deployment_type.value + (f" in {cost.region}" if cost.region else "")
+    lines = [f"{money_str(cost.total)} {cost.currency}"]
+    lines.append(f"  model        {cost.model} ({cost.resolution.match.value}"
+                 + (", version assumed" if cost.resolution.assumed else "") + ")")
+    lines.append(f"  deployment   {where}")
+    lines.append(f"  rates from   {cost.period.effective_from} ({cost.period.source}), table {cost.table_version}")
+    for label, tokens, amount in (
+        ("input", args.input - args.cached, cost.input_cost),
+        ("cached input", args.cached, cost.cached_input_cost),
+        ("output", args.output, cost.output_cost),
+    ):
+        if tokens:
+            lines.append(f"  {label:<12} {tokens:>10} tokens  {money_str(amount)}")
+    write("\n".join(lines))
+    return 0
+
+
+def register_pricing(verbs: Any) -> None:
+    """Add ``azcost pricing validate|show|list|schema``."""
+    p = verbs.add_parser("validate", help="check pricing files strictly (default: the shipped tables)")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.set_defaults(run=_run_validate)
+
+    p = verbs.add_parser("show", help="a model's price history per deployment type")
+    p.add_argument("model")
+    _add_pricing_option(p)
+    add_format(p, "text", "json")
+    p.set_defaults(run=_run_show)
+
+    p = verbs.add_parser("list", help="every model version in the table")
+    _add_pricing_option(p)
+    add_format(p, "text", "json")
+    p.set_defaults(run=_run_list)
+
+    p = verbs.add_parser("schema", help="print the JSON Schema of pricing files")
+    p.set_defaults(run=_run_schema)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from .._pricing import shipped_pricing_paths, validate_files
+
+    files = [Path(f) for f in args.files] or shipped_pricing_paths()
+    problems = validate_files(files)
+    if problems:
+        first = problems[0]
+        first.others = problems[1:]
+        raise first
+    for f in files:
+        write(f"ok {f}")
+    return 0
+
+
+def _run_show(args: argparse.Namespace) -> int:
+    table = table_from_args(args)
+    resolution = table.resolve(args.model)
+    entry = table.models[resolution.model]
+    if args.format == "json":
+        data = entry.model_dump(mode="json")
+        data["model"] = resolution.model
+        data["file"] = table.model_files[resolution.model]
+        write(dumps(data))
+        return 0
+    lines = [f"{resolution.model}  ({entry.kind}; default deployment {entry.default_deployment_type.value})"]
+    if resolution.model != args.model:
+        lines.append(f"  resolved from {args.model!r} ({resolution.match.value})")
+    if entry.aliases:
+        lines.append("  aliases: " + ", ".join(entry.aliases))
+    if entry.retired_on:
+        lines.append(f"  retired on {entry.retired_on}")
+    lines.append(f"  prices per 1M tokens, {table.currency}:")
+    for series in entry.prices:
+        where = series.deployment_type.value + (f" @ {series.region}" if series.region else "")
+        lines.append(f"  {where}")
+        for period in series.periods:
+            rates = [f"input {money_str(period.input_per_mtok)}"]
+            if period.cached_input_per_mtok is not None:
+                rates.append(f"cached {money_str(period.cached_input_per_mtok)}")
+            if period.output_per_mtok is not None:
+                rates.append(f"output {money_str(period.output_per_mtok)}")
+            if period.audio_input_per_mtok is not None:
+                rates.append(f"audio in {money_str(period.audio_input_per_mtok)}")
+            if period.audio_output_per_mtok is not None:
+                rates.append(f"audio out {money_str(period.audio_output_per_mtok)}")
+            lines.append(f"    from {period.effective_from}  " + ", ".join(rates) + f"  [{period.source}]")
+    write("\n".join(lines))
+    return 0
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    table = table_from_args(args)
+    rows = []
+    for name, entry in table.models.items():
+        rows.append(
+            {
+                "model": name,
+                "base": entry.base,
+                "version": entry.version,
+                "kind": entry.kind,
+                "default_for_base": entry.default_for_base,
+                "default_deployment_type": entry.default_deployment_type.value,
+                "deployment_types": [t.value for t in table.deployment_types(name)],
+                "retired_on": entry.retired_on,
+                "aliases": entry.aliases,
+            }
+        )
+    if args.format == "json":
+        write(dumps(rows))
+        return 0
+    width = max((len(r["model"]) for r in rows), default=10)
+    lines = [f"# table {table.version}, {len(rows)} model versions"]
+    for r in rows:
+        mark = "*" if r["default_for_base"] else " "
+        retired = f"  retired {r['retired_on']}" if r["retired_on"] else ""
+        lines.append(f"{r['model']:<{width}} {mark} {', '.join(r['deployment_types'])}{retired}")
+    lines.append("(* = the version a bare base name resolves to)")
+    write("\n".join(lines))
+    return 0
+
+
+def _run_schema(args: argparse.Namespace) -> int:
+    from .._schema import json_schema
+
+    write(dumps(json_schema()))
+    return 0

@@ -1,0 +1,11 @@
+"""azcost pricing import-azure|diff|update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    """Add this module's commands to the parser."""

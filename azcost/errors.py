@@ -1,0 +1,112 @@
+"""Every error azcost raises, under one base class: :class:`AzcostError`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "AzcostError",
+    "BudgetExceededError",
+    "InvalidUsageError",
+    "LedgerError",
+    "NoPriceError",
+    "PricingFileError",
+    "RetailImportError",
+    "UnknownDeploymentTypeError",
+    "UnknownModelError",
+]
+
+
+class AzcostError(Exception):
+    """Base class of every error raised by azcost."""
+
+
+class PricingFileError(AzcostError, ValueError):
+    """A pricing file is malformed; the message names file, line, model and field."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        model: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.model = model
+        self.field = field
+        self.others: list[PricingFileError] = []
+        """Further problems found in the same check, in file order."""
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = self.path or "<pricing>"
+        if self.line is not None:
+            where += f":{self.line}"
+        parts = [where]
+        if self.model is not None:
+            parts.append(f"model {self.model!r}")
+        if self.field is not None:
+            parts.append(f"field {self.field!r}")
+        parts.append(self.problem)
+        return ": ".join(parts)
+
+
+class UnknownModelError(AzcostError, LookupError):
+    """No model in the pricing table matches the name; ``suggestions`` lists close names."""
+
+    def __init__(self, name: str, suggestions: Sequence[str] = (), *, detail: str = "") -> None:
+        self.name = name
+        self.suggestions = list(suggestions)
+        msg = f"unknown model {name!r}"
+        if detail:
+            msg += f" ({detail})"
+        if self.suggestions:
+            msg += "; closest known: " + ", ".join(self.suggestions)
+        super().__init__(msg)
+
+
+class UnknownDeploymentTypeError(AzcostError, ValueError):
+    """A deployment type name is not one azcost knows."""
+
+    def __init__(self, value: object, accepted: Sequence[str]) -> None:
+        self.value = value
+        super().__init__(
+            f"unknown deployment type {value!r}; accepted: " + ", ".join(accepted)
+        )
+
+
+class NoPriceError(AzcostError, LookupError):
+    """The model is known but has no price for that deployment type, region or date."""
+
+    def __init__(self, model: str, problem: str) -> None:
+        self.model = model
+        super().__init__(f"model {model!r}: {problem}")
+
+
+class InvalidUsageError(AzcostError, ValueError):
+    """Token counts passed to a cost computation are inconsistent or negative."""
+
+
+class BudgetExceededError(AzcostError):
+    """The spend inside a ``get_cost_callback(budget=...)`` block reached its budget."""
+
+    def __init__(self, spent: object, budget: object, currency: str = "USD") -> None:
+        self.spent = spent
+        self.budget = budget
+        super().__init__(
+            f"budget exceeded: spent {spent} {currency} of a {budget} {currency} budget; "
+            "call refused before it was sent"
+        )
+
+
+class LedgerError(AzcostError):
+    """The spend ledger cannot be opened, migrated, read or written."""
+
+
+class RetailImportError(AzcostError, ValueError):
+    """An Azure Retail Prices API response cannot be read or turned into a pricing file."""
