@@ -22,6 +22,9 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from ._callback import CostCallbackHandler, get_cost_callback, get_openai_callback
+    from ._ledger import Ledger
+    from ._record import CallRecord
     from ._pricing import Cost, PricingTable, Rates, load_pricing, shipped_pricing_paths
     from ._resolve import MatchKind, Resolution
     from ._schema import DeploymentType
@@ -31,9 +34,12 @@ __version__ = "0.1.0"
 __all__ = [
     "AzcostError",
     "BudgetExceededError",
+    "CallRecord",
     "Cost",
+    "CostCallbackHandler",
     "DeploymentType",
     "InvalidUsageError",
+    "Ledger",
     "LedgerError",
     "MatchKind",
     "NoPriceError",
@@ -45,11 +51,18 @@ __all__ = [
     "UnknownDeploymentTypeError",
     "UnknownModelError",
     "__version__",
+    "get_cost_callback",
+    "get_openai_callback",
     "load_pricing",
     "shipped_pricing_paths",
 ]
 
 _LAZY = {
+    "CostCallbackHandler": "._callback",
+    "get_cost_callback": "._callback",
+    "get_openai_callback": "._callback",
+    "Ledger": "._ledger",
+    "CallRecord": "._record",
     "Cost": "._pricing",
     "PricingTable": "._pricing",
     "Rates": "._pricing",

@@ -1,0 +1,147 @@
+"""One priced (or unpriced) call, as the callback hands it to the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from decimal import Decimal
+from typing import Any
+
+from ._money import money_str
+
+__all__ = ["COST_FIELDS", "TOKEN_FIELDS", "CallRecord"]
+
+TOKEN_FIELDS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "audio_input_tokens",
+    "audio_output_tokens",
+)
+COST_FIELDS = (
+    "input_cost",
+    "cached_input_cost",
+    "output_cost",
+    "audio_input_cost",
+    "audio_output_cost",
+    "total_cost",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """Everything known about one completed LLM call: identity, usage, exact cost."""
+
+    run_id: str
+    """LangChain run id: the idempotency key (a retried write never duplicates)."""
+    timestamp: dt.datetime
+    """When the call ended, UTC."""
+    deployment: str | None = None
+    """Azure deployment name, when known."""
+    reported_model: str | None = None
+    """Model name as the response or client reported it."""
+    model: str | None = None
+    """Canonical versioned model name; None when the model could not be resolved."""
+    model_version: str | None = None
+    """Model version configured on the client or deployments map, if any."""
+    deployment_type: str | None = None
+    """Deployment type whose rates were used (global, data-zone, regional, ...)."""
+    region: str | None = None
+    """Azure region, when known."""
+    match: str | None = None
+    """How the model was matched (a MatchKind value)."""
+    input_tokens: int = 0
+    """Prompt tokens, cached included."""
+    cached_input_tokens: int = 0
+    """Prompt tokens read from the cache."""
+    output_tokens: int = 0
+    """Completion tokens, reasoning included."""
+    reasoning_tokens: int = 0
+    """Reasoning tokens (part of output_tokens)."""
+    audio_input_tokens: int = 0
+    """Audio prompt tokens."""
+    audio_output_tokens: int = 0
+    """Audio completion tokens."""
+    input_cost: Decimal | None = None
+    """Cost of uncached text input."""
+    cached_input_cost: Decimal | None = None
+    """Cost of cached input."""
+    output_cost: Decimal | None = None
+    """Cost of text output."""
+    audio_input_cost: Decimal | None = None
+    """Cost of audio input."""
+    audio_output_cost: Decimal | None = None
+    """Cost of audio output."""
+    total_cost: Decimal | None = None
+    """Total cost; None when unpriced."""
+    currency: str = "USD"
+    """Currency of the costs."""
+    pricing_version: str | None = None
+    """Version of the pricing table used."""
+    price_effective_from: dt.date | None = None
+    """Start of the price period used."""
+    priced: bool = False
+    """True when the call was priced."""
+    unpriced_reason: str | None = None
+    """Why the call could not be priced (unknown model, no usage reported, ...)."""
+    usage_known: bool = True
+    """False when the call reported no token usage at all."""
+    tags: tuple[str, ...] = ()
+    """The run's LangChain tags."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """The run's LangChain metadata (JSON-able values; e.g. user, feature)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: decimals as exact strings, dates ISO 8601."""
+        out = asdict(self)
+        for name in COST_FIELDS:
+            value = out[name]
+            out[name] = None if value is None else money_str(value)
+        out["timestamp"] = self.timestamp.isoformat()
+        eff = self.price_effective_from
+        out["price_effective_from"] = None if eff is None else eff.isoformat()
+        out["tags"] = list(self.tags)
+        out["metadata"] = dict(self.metadata)
+        return out
+
+    def to_json(self) -> str:
+        """One JSON line."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), default=str, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
+        known = {f.name for f in fields(cls)}
+        extra = set(data) - known
+        if extra:
+            raise ValueError(f"unknown record fields: {', '.join(sorted(extra))}")
+        values = dict(data)
+        if "run_id" not in values or "timestamp" not in values:
+            raise ValueError("a record needs run_id and timestamp")
+        ts = values["timestamp"]
+        if isinstance(ts, str):
+            ts = dt.datetime.fromisoformat(ts)
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=dt.timezone.utc)
+        values["timestamp"] = ts.astimezone(dt.timezone.utc)
+        for name in COST_FIELDS:
+            value = values.get(name)
+            if value is not None and not isinstance(value, Decimal):
+                if isinstance(value, float):
+                    raise ValueError(f"{name} must be a decimal string, not a float ({value!r})")
+                values[name] = Decimal(str(value))
+        eff = values.get("price_effective_from")
+        if isinstance(eff, str):
+            values["price_effective_from"] = dt.date.fromisoformat(eff)
+        values["tags"] = tuple(values.get("tags") or ())
+        values["metadata"] = dict(values.get("metadata") or {})
+        values["run_id"] = str(values["run_id"])
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, line: str) -> CallRecord:
+        """Parse one JSON line written by :meth:`to_json`."""
+        return cls.from_dict(json.loads(line))
