@@ -1,6 +1,6 @@
 """A strict YAML reader for pricing files: Decimal numbers, line numbers, no surprises.
 
-The document is composed into nodes by PyYAML (libyaml when present) and then
+The document is read as a stream of parser events (libyaml when present) and
 built by hand, so that:
 
 - numbers with a fraction become :class:`~decimal.Decimal` straight from their
@@ -8,14 +8,19 @@ built by hand, so that:
 - only plain decimal integers are integers (``0301`` stays the string ``"0301"``
   instead of YAML 1.1's octal 193) and dates stay strings, parsed later by the
   schema (``2024-08-06`` as a version stays a string);
-- a repeated mapping key, an unknown tag (``!!python/object`` ...) or an alias
-  expansion beyond a fixed number of nodes is refused with file and line;
-- every value's position is kept, so a schema error can name its line.
+- a repeated mapping key, an explicit tag (``!!python/object`` ...), a merge key,
+  a second document or an alias expansion beyond a fixed number of values is
+  refused with file and line, before anything is constructed from it;
+- every value's line is kept, so a schema error can name it.
+
+Building from events rather than from PyYAML's composed nodes is also about
+four times faster: the composer resolves every scalar's tag in Python.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,64 +50,106 @@ _FALSE = {"false", "False", "FALSE"}
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
-_PLAIN_TAGS = {
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
-}
 
 
 class _Builder:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, events: Iterator[yaml.Event]) -> None:
         self.path = path
+        self.events = events
         self.positions: Positions = {}
+        self.anchors: dict[str, tuple[Any, int]] = {}
         self.count = 0
 
-    def fail(self, node: yaml.Node, problem: str) -> PricingFileError:
-        return PricingFileError(problem, path=self.path, line=node.start_mark.line + 1)
+    def fail(self, event: yaml.Event, problem: str) -> PricingFileError:
+        return PricingFileError(problem, path=self.path, line=event.start_mark.line + 1)
 
-    def build(self, node: yaml.Node, where: tuple[str | int, ...]) -> Any:
+    def document(self) -> Any:
+        events = self.events
+        next(events)  # StreamStartEvent
+        start = next(events)
+        if isinstance(start, yaml.StreamEndEvent):
+            raise PricingFileError("empty document", path=self.path, line=1)
+        data = self.build(next(events), ())
+        next(events)  # DocumentEndEvent
+        extra = next(events)
+        if not isinstance(extra, yaml.StreamEndEvent):
+            raise self.fail(extra, "a pricing file holds exactly one YAML document")
+        return data
+
+    def build(self, event: yaml.Event, where: tuple[str | int, ...]) -> Any:
+        kind = type(event)
+        self.positions.setdefault(where, event.start_mark.line + 1)
+        before = self.count
         self.count += 1
-        if self.count > MAX_NODES:
-            raise self.fail(
-                node, f"document expands to more than {MAX_NODES} values (alias bomb?)"
-            )
-        self.positions.setdefault(where, node.start_mark.line + 1)
-        if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node)
-        if isinstance(node, yaml.MappingNode):
-            if node.tag != _MAP:
-                raise self.fail(node, f"tag {node.tag!r} is not allowed")
-            out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise self.fail(key_node, "merge keys ('<<') are not allowed")
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise self.fail(key_node, "mapping keys must be plain scalars")
-                key = key_node.value
-                if key in out:
-                    raise self.fail(
-                        key_node,
-                        f"duplicate key {key!r} (first at line {self.positions[(*where, key)]})",
-                    )
-                out[key] = self.build(value_node, (*where, key))
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ:
-                raise self.fail(node, f"tag {node.tag!r} is not allowed")
-            return [self.build(item, (*where, i)) for i, item in enumerate(node.value)]
-        raise self.fail(node, "unsupported YAML node")  # pragma: no cover
+        if kind is yaml.ScalarEvent:
+            value = self.scalar(event)  # type: ignore[arg-type]
+        elif kind is yaml.MappingStartEvent:
+            value = self.mapping(event, where)  # type: ignore[arg-type]
+        elif kind is yaml.SequenceStartEvent:
+            value = self.sequence(event, where)  # type: ignore[arg-type]
+        elif kind is yaml.AliasEvent:
+            anchor = event.anchor  # type: ignore[attr-defined]
+            if anchor not in self.anchors:  # pragma: no cover - the parser checks this
+                raise self.fail(event, f"unknown alias *{anchor}")
+            value, size = self.anchors[anchor]
+            self.count += size
+            if self.count > MAX_NODES:
+                raise self.fail(
+                    event, f"document expands to more than {MAX_NODES} values (alias bomb?)"
+                )
+            return value
+        else:  # pragma: no cover - a well-formed event stream has nothing else here
+            raise self.fail(event, f"unexpected {kind.__name__}")
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self.anchors[anchor] = (value, self.count - before)
+        return value
 
-    def scalar(self, node: yaml.ScalarNode) -> Any:
-        text = node.value
-        if node.tag == _STR:
+    def _check_tag(self, event: yaml.NodeEvent, allowed: str) -> None:
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in (allowed, "!"):
+            raise self.fail(event, f"tag {tag!r} is not allowed")
+
+    def mapping(self, event: yaml.MappingStartEvent, where: tuple[str | int, ...]) -> Any:
+        self._check_tag(event, _MAP)
+        out: dict[str, Any] = {}
+        events = self.events
+        while True:
+            key_event = next(events)
+            if type(key_event) is yaml.MappingEndEvent:
+                return out
+            if type(key_event) is not yaml.ScalarEvent:
+                raise self.fail(key_event, "mapping keys must be plain scalars")
+            self._check_tag(key_event, _STR)  # type: ignore[arg-type]
+            key = key_event.value  # type: ignore[attr-defined]
+            if key == "<<" and not key_event.style:  # type: ignore[attr-defined]
+                raise self.fail(key_event, "merge keys ('<<') are not allowed")
+            if key in out:
+                raise self.fail(
+                    key_event,
+                    f"duplicate key {key!r} (first at line {self.positions[(*where, key)]})",
+                )
+            out[key] = self.build(next(events), (*where, key))
+
+    def sequence(self, event: yaml.SequenceStartEvent, where: tuple[str | int, ...]) -> Any:
+        self._check_tag(event, _SEQ)
+        out: list[Any] = []
+        events = self.events
+        while True:
+            item = next(events)
+            if type(item) is yaml.SequenceEndEvent:
+                return out
+            out.append(self.build(item, (*where, len(out))))
+
+    def scalar(self, event: yaml.ScalarEvent) -> Any:
+        text = event.value
+        tag = event.tag
+        if tag is not None and tag != "!":
+            if tag == _STR:
+                return text
+            raise self.fail(event, f"tag {tag!r} is not allowed")
+        if event.style:  # quoted or block: a string
             return text
-        if node.tag not in _PLAIN_TAGS:
-            raise self.fail(node, f"tag {node.tag!r} is not allowed")
-        if node.style is not None and node.style != "":
-            return text  # quoted: a string
         if text in _NULL:
             return None
         if text in _TRUE:
@@ -126,8 +173,9 @@ def load_yaml(source: str | Path, text: str | None = None) -> tuple[Any, Positio
             raise PricingFileError(f"cannot read: {exc.strerror or exc}", path=path) from exc
         except UnicodeDecodeError as exc:
             raise PricingFileError(f"not UTF-8 text: {exc}", path=path) from exc
+    builder = _Builder(path, yaml.parse(text, Loader=_Loader))
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        return builder.document(), builder.positions
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -135,8 +183,3 @@ def load_yaml(source: str | Path, text: str | None = None) -> tuple[Any, Positio
         raise PricingFileError(f"malformed YAML: {problem}", path=path, line=line) from exc
     except yaml.YAMLError as exc:
         raise PricingFileError(f"malformed YAML: {exc}", path=path) from exc
-    if node is None:
-        raise PricingFileError("empty document", path=path, line=1)
-    builder = _Builder(path)
-    data = builder.build(node, ())
-    return data, builder.positions
