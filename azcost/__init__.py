@@ -23,11 +23,12 @@ from .errors import (
 
 if TYPE_CHECKING:
     from ._callback import CostCallbackHandler, get_cost_callback, get_openai_callback
+    from ._deployment_types import DeploymentType
     from ._ledger import Ledger
+    from ._load import load_pricing, shipped_pricing_paths
+    from ._pricing import Cost, PricingTable, Rates
     from ._record import CallRecord
-    from ._pricing import Cost, PricingTable, Rates, load_pricing, shipped_pricing_paths
     from ._resolve import MatchKind, Resolution
-    from ._schema import DeploymentType
 
 __version__ = "0.1.0"
 
@@ -66,11 +67,11 @@ _LAZY = {
     "Cost": "._pricing",
     "PricingTable": "._pricing",
     "Rates": "._pricing",
-    "load_pricing": "._pricing",
-    "shipped_pricing_paths": "._pricing",
+    "load_pricing": "._load",
+    "shipped_pricing_paths": "._load",
     "MatchKind": "._resolve",
     "Resolution": "._resolve",
-    "DeploymentType": "._schema",
+    "DeploymentType": "._deployment_types",
 }
 
 

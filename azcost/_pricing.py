@@ -1,37 +1,34 @@
-"""Pricing tables: loading, layering, validation and exact cost computation."""
+"""Pricing tables at run time: the compiled models, layering and exact cost.
+
+Nothing here imports pydantic: validation lives in :mod:`azcost._load`, which
+compiles each file into the frozen dataclasses below (and caches them), so a
+process that only prices calls does not pay for the schema machinery.
+"""
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
+from ._deployment_types import DeploymentType, parse_deployment_type
 from ._money import money_str
 from ._resolve import NameIndex, Resolution
-from ._schema import (
-    DeploymentType,
-    ModelEntry,
-    PricePeriod,
-    PricingFile,
-    Source,
-    parse_deployment_type,
-)
-from ._yaml import Positions, load_yaml
-from .errors import InvalidUsageError, NoPriceError, PricingFileError
+from .errors import InvalidUsageError, NoPriceError
 
 __all__ = [
+    "CompiledFile",
     "Cost",
+    "ModelInfo",
+    "Period",
     "PricingTable",
     "Rates",
-    "load_pricing",
-    "shipped_pricing_paths",
+    "SeriesInfo",
+    "SourceInfo",
 ]
 
 _PER_TOKEN = -6  # rates are per 1M tokens: scaleb(-6) is exact
@@ -41,6 +38,107 @@ _FAR_FUTURE = float("inf")
 
 def _epoch(day: dt.date) -> float:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """A public source of prices and the date its figures were read."""
+
+    id: str
+    """Id of the source in its file."""
+    title: str
+    """What the source is."""
+    url: str
+    """Where to find it."""
+    retrieved_on: dt.date
+    """When the figures were read."""
+    note: str | None = None
+    """Anything a reader must know about it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Rates per 1M tokens in force from ``effective_from`` until the next period."""
+
+    effective_from: dt.date
+    """First day (UTC) these rates apply."""
+    input_per_mtok: Decimal
+    """Uncached input rate."""
+    cached_input_per_mtok: Decimal | None
+    """Cached input rate; None means the input rate."""
+    output_per_mtok: Decimal | None
+    """Output rate (reasoning included); None for embeddings."""
+    audio_input_per_mtok: Decimal | None
+    """Audio input rate, where sold."""
+    audio_output_per_mtok: Decimal | None
+    """Audio output rate, where sold."""
+    source: SourceInfo
+    """Where the figures come from."""
+    note: str | None = None
+    """How the figures were derived, when not read directly."""
+
+    @property
+    def source_id(self) -> str:
+        """Id of the source in its file."""
+        return self.source.id
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesInfo:
+    """The price history of one model for one deployment type (and region)."""
+
+    deployment_type: DeploymentType
+    """Deployment type priced."""
+    region: str | None
+    """Region where prices differ, or None for all."""
+    periods: tuple[Period, ...]
+    """Periods, oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """One model version of a pricing table."""
+
+    name: str
+    """Canonical name ``base-version``."""
+    base: str
+    """Azure's model name without version."""
+    version: str
+    """Azure's model version."""
+    kind: str
+    """chat, completion, reasoning, embedding or audio."""
+    display_name: str | None
+    """A human name."""
+    aliases: tuple[str, ...]
+    """Other spellings of this version."""
+    default_for_base: bool
+    """The bare base name resolves to this version."""
+    default_deployment_type: DeploymentType
+    """Deployment type used when none is named."""
+    retired_on: dt.date | None
+    """When Azure retired it."""
+    prices: tuple[SeriesInfo, ...]
+    """Price series per deployment type (and region)."""
+    file: str
+    """Path of the file the entry came from."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFile:
+    """One validated pricing file, ready for layering."""
+
+    path: str
+    """Where it was read from."""
+    version: str
+    """The file's table version."""
+    currency: str
+    """Currency of its prices."""
+    description: str | None
+    """What the table is for."""
+    sources: Mapping[str, SourceInfo]
+    """Sources by id."""
+    models: Mapping[str, ModelInfo]
+    """Models by canonical name."""
 
 
 class Rates:
@@ -64,14 +162,13 @@ class Rates:
         model: str,
         deployment_type: DeploymentType,
         region: str | None,
-        period: PricePeriod,
-        source: Source,
+        period: Period,
     ) -> None:
         self.model = model
         self.deployment_type = deployment_type
         self.region = region
         self.period = period
-        self.source = source
+        self.source = period.source
         self.input = period.input_per_mtok.scaleb(_PER_TOKEN)
         cached = period.cached_input_per_mtok
         self.cached_input = self.input if cached is None else cached.scaleb(_PER_TOKEN)
@@ -133,8 +230,27 @@ class Cost:
     )
 
     total: Decimal
+    """Exact total cost."""
     rates: Rates
+    """The rates used, with their period and source."""
     resolution: Resolution
+    """How the model name was resolved."""
+    table_version: str
+    """Version of the pricing table."""
+    currency: str
+    """Currency of the amounts."""
+    input_tokens: int
+    """Input tokens, cached and audio included."""
+    cached_input_tokens: int
+    """Cached input tokens."""
+    output_tokens: int
+    """Output tokens, reasoning and audio included."""
+    reasoning_tokens: int
+    """Reasoning tokens (billed as output)."""
+    audio_input_tokens: int
+    """Audio input tokens."""
+    audio_output_tokens: int
+    """Audio output tokens."""
 
     @property
     def model(self) -> str:
@@ -152,7 +268,7 @@ class Cost:
         return self.rates.region
 
     @property
-    def period(self) -> PricePeriod:
+    def period(self) -> Period:
         """The price period in force."""
         return self.rates.period
 
@@ -194,7 +310,7 @@ class Cost:
             "deployment_type": self.deployment_type.value,
             "region": self.region,
             "effective_from": period.effective_from.isoformat(),
-            "source": period.source,
+            "source": period.source.id,
             "source_url": self.rates.source.url,
             "table_version": self.table_version,
             "currency": self.currency,
@@ -262,46 +378,35 @@ def _when(at: dt.datetime | dt.date | None) -> float:
 class PricingTable:
     """A validated, layered pricing table; ``cost()`` prices one call exactly."""
 
-    def __init__(
-        self,
-        files: Sequence[PricingFile],
-        paths: Sequence[str],
-        model_files: Mapping[str, str],
-    ) -> None:
+    def __init__(self, files: Sequence[CompiledFile]) -> None:
+        if not files:
+            raise ValueError("a pricing table needs at least one file")
         self.files = tuple(files)
-        """Validated files, in layering order."""
-        self.paths = tuple(paths)
+        """Compiled files, in layering order (later files override earlier ones per model)."""
+        self.paths = tuple(f.path for f in files)
         """Paths of the files, in layering order."""
         self.version = "+".join(f.version for f in files)
         """Version of the table: the file versions joined with '+'."""
         self.currency = files[0].currency
         """Currency of every price."""
-        models: dict[str, ModelEntry] = {}
-        sources: dict[str, dict[str, Source]] = {}
-        for path, f in zip(paths, files, strict=True):
+        models: dict[str, ModelInfo] = {}
+        for f in files:
             models.update(f.models)
-            sources[path] = dict(f.sources)
-        self.models: Mapping[str, ModelEntry] = dict(sorted(models.items()))
-        """Model entries by canonical name."""
-        self.model_files: Mapping[str, str] = dict(model_files)
-        """Which file each model's entry came from."""
+        self.models: Mapping[str, ModelInfo] = dict(sorted(models.items()))
+        """Model versions by canonical name."""
         aliases: dict[str, str] = {}
         bases: dict[str, str] = {}
         self._series: dict[tuple[str, DeploymentType, str | None], _Series] = {}
-        for name, entry in self.models.items():
-            for alias in entry.aliases:
+        for name, info in self.models.items():
+            for alias in info.aliases:
                 aliases[alias] = name
-            if entry.default_for_base:
-                bases[entry.base] = name
-            file_sources = sources[self.model_files[name]]
-            for series in entry.prices:
+            if info.default_for_base:
+                bases[info.base] = name
+            for series in info.prices:
                 rates = [
-                    Rates(name, series.deployment_type, series.region, p, file_sources[p.source])
-                    for p in series.periods
+                    Rates(name, series.deployment_type, series.region, p) for p in series.periods
                 ]
-                self._series[(name, series.deployment_type, series.region)] = _Series(
-                    name, rates
-                )
+                self._series[(name, series.deployment_type, series.region)] = _Series(name, rates)
         self.names = NameIndex(self.models, aliases, bases)
         """The name index used for resolution."""
         self._lookup_cache: dict[
@@ -333,8 +438,8 @@ class PricingTable:
 
     def deployment_types(self, model: str) -> list[DeploymentType]:
         """Deployment types the table prices ``model`` in."""
-        entry = self.models[self.names.resolve(model).model]
-        return sorted({s.deployment_type for s in entry.prices}, key=list(DeploymentType).index)
+        info = self.models[self.names.resolve(model).model]
+        return sorted({s.deployment_type for s in info.prices}, key=list(DeploymentType).index)
 
     def _find_series(
         self,
@@ -345,9 +450,8 @@ class PricingTable:
     ) -> tuple[_Series, Resolution]:
         resolution = self.names.resolve(model, model_version)
         name = resolution.model
-        entry = self.models[name]
         dtype = (
-            entry.default_deployment_type
+            self.models[name].default_deployment_type
             if deployment_type is None
             else parse_deployment_type(deployment_type)
         )
@@ -357,9 +461,7 @@ class PricingTable:
             series = self._series.get((name, dtype, None))
         if series is None:
             offered = ", ".join(t.value for t in self.deployment_types(name))
-            raise NoPriceError(
-                name, f"no {dtype.value} price in the table (priced: {offered})"
-            )
+            raise NoPriceError(name, f"no {dtype.value} price in the table (priced: {offered})")
         return series, resolution
 
     def rates(
@@ -442,228 +544,3 @@ class PricingTable:
         result.audio_input_tokens = audio_input_tokens
         result.audio_output_tokens = audio_output_tokens
         return result
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def _problem_from_validation(
-    exc: ValidationError, path: str, positions: Positions
-) -> PricingFileError:
-    errors = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        errors.append(_located(path, positions, loc, _describe(err)))
-    first = errors[0]
-    if len(errors) > 1:
-        first.others = errors[1:]
-    return first
-
-
-def _describe(err: Any) -> str:
-    kind = err.get("type")
-    if kind == "extra_forbidden":
-        return "unknown field (not in the pricing schema; a typo?)"
-    if kind == "missing":
-        return "required field is missing"
-    msg = str(err.get("msg", "invalid value"))
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    if "input" in err and kind not in ("dict_type", "list_type", "model_type"):
-        msg += f" (got {err['input']!r})"
-    return msg
-
-
-def _located(
-    path: str, positions: Positions, loc: tuple[Any, ...], problem: str
-) -> PricingFileError:
-    line = None
-    for n in range(len(loc), -1, -1):
-        line = positions.get(loc[:n])
-        if line is not None:
-            break
-    model = str(loc[1]) if len(loc) > 1 and loc[0] == "models" else None
-    strs = [p for p in loc if isinstance(p, str)]
-    field = strs[-1] if strs and not (model is not None and len(strs) == 2) else None
-    if len(loc) == 1:
-        field = str(loc[0])
-    return PricingFileError(problem, path=path, line=line, model=model, field=field)
-
-
-def _semantic_checks(f: PricingFile, path: str, positions: Positions) -> list[PricingFileError]:
-    problems: list[PricingFileError] = []
-
-    def fail(loc: tuple[Any, ...], problem: str) -> None:
-        problems.append(_located(path, positions, loc, problem))
-
-    names: dict[str, str] = {}
-    for name in f.models:
-        names[name] = name
-    defaults: dict[str, str] = {}
-    for name, entry in f.models.items():
-        m = ("models", name)
-        if name != name.strip().lower() or name != f"{entry.base}-{entry.version}".lower():
-            fail(
-                (*m, "version"),
-                f"key must be the canonical name base-version "
-                f"({entry.base}-{entry.version}), lower-case",
-            )
-        for i, alias in enumerate(entry.aliases):
-            other = names.get(alias)
-            if other is not None and other != name:
-                what = "model" if other == alias else f"an alias of {other!r}"
-                fail((*m, "aliases", i), f"alias {alias!r} collides with {what}")
-            else:
-                names[alias] = name
-        if entry.default_for_base:
-            prev = defaults.get(entry.base)
-            if prev is not None:
-                fail(
-                    (*m, "default_for_base"),
-                    f"{prev!r} is already the default version of {entry.base!r}",
-                )
-            defaults[entry.base] = name
-        seen: set[tuple[DeploymentType, str | None]] = set()
-        for si, series in enumerate(entry.prices):
-            s = (*m, "prices", si)
-            key = (series.deployment_type, series.region)
-            if key in seen:
-                where = f" in {series.region}" if series.region else ""
-                fail(
-                    (*s, "deployment_type"),
-                    f"second {series.deployment_type.value} series{where}: merge their periods",
-                )
-            seen.add(key)
-            prev_day: dt.date | None = None
-            for pi, period in enumerate(series.periods):
-                p = (*s, "periods", pi)
-                if prev_day is not None and period.effective_from <= prev_day:
-                    word = "duplicate" if period.effective_from == prev_day else "unsorted"
-                    fail(
-                        (*p, "effective_from"),
-                        f"{word} effective date {period.effective_from} "
-                        f"(previous period starts {prev_day}); periods must be oldest first",
-                    )
-                prev_day = period.effective_from
-                if period.source not in f.sources:
-                    fail(
-                        (*p, "source"),
-                        f"unknown source {period.source!r}; known: {', '.join(sorted(f.sources))}",
-                    )
-                if entry.kind != "embedding" and period.output_per_mtok is None:
-                    fail((*p, "output_per_mtok"), f"a {entry.kind} model needs an output rate")
-        if (entry.default_deployment_type, None) not in seen:
-            fail(
-                (*m, "default_deployment_type"),
-                f"no region-less {entry.default_deployment_type.value} series to default to",
-            )
-    return problems
-
-
-def _validate_file(path: str) -> tuple[PricingFile, Positions]:
-    data, positions = load_yaml(path)
-    if not isinstance(data, dict):
-        raise PricingFileError("a pricing file must be a mapping at the top level", path=path, line=1)
-    try:
-        parsed = PricingFile.model_validate(data)
-    except ValidationError as exc:
-        raise _problem_from_validation(exc, path, positions) from None
-    problems = _semantic_checks(parsed, path, positions)
-    if problems:
-        first = problems[0]
-        first.others = problems[1:]
-        raise first
-    return parsed, positions
-
-
-def _build(paths: Sequence[str | Path]) -> PricingTable:
-    files: list[PricingFile] = []
-    names: list[str] = []
-    owner: dict[str, str] = {}
-    taken: dict[str, tuple[str, str]] = {}  # name or alias -> (model, file)
-    for raw in paths:
-        path = str(raw)
-        parsed, positions = _validate_file(path)
-        if files and parsed.currency != files[0].currency:
-            raise PricingFileError(
-                f"currency {parsed.currency} differs from {files[0].currency} in {names[0]}; "
-                "layered files must share one currency",
-                path=path,
-                line=positions.get(("currency",)),
-                field="currency",
-            )
-        # a later file replaces whole models: drop the names the replaced entries held
-        for name in parsed.models:
-            if name in owner:
-                old = files[names.index(owner[name])].models[name]
-                for alias in (name, *old.aliases):
-                    taken.pop(alias, None)
-        for name, entry in parsed.models.items():
-            for i, alias in enumerate((name, *entry.aliases)):
-                prev = taken.get(alias)
-                if prev is not None and prev[0] != name:
-                    loc: tuple[Any, ...] = ("models", name) if i == 0 else ("models", name, "aliases", i - 1)
-                    raise _located(
-                        path,
-                        positions,
-                        loc,
-                        f"name {alias!r} is already taken by model {prev[0]!r} in {prev[1]}",
-                    )
-                taken[alias] = (name, path)
-            owner[name] = path
-        files.append(parsed)
-        names.append(path)
-    if not files:
-        raise PricingFileError("no pricing file given")
-    return PricingTable(files, names, owner)
-
-
-_PKG_DIR = Path(__file__).resolve().parent
-
-
-def shipped_pricing_paths() -> list[Path]:
-    """Paths of the pricing tables shipped with azcost, in layering order."""
-    for folder in (_PKG_DIR / "pricing", _PKG_DIR.parent / "pricing"):
-        found = sorted(folder.glob("*.yaml"))
-        if found:
-            return found
-    raise PricingFileError("azcost's shipped pricing tables are missing", path=_PKG_DIR / "pricing")
-
-
-_shipped: PricingTable | None = None
-_shipped_lock = threading.Lock()
-
-
-def load_pricing(*paths: str | Path) -> PricingTable:
-    """Load and validate pricing files, later ones overriding earlier ones per model.
-
-    With no path, the shipped table (parsed once per process).
-    """
-    global _shipped
-    if paths:
-        return _build(paths)
-    table = _shipped
-    if table is None:
-        with _shipped_lock:
-            table = _shipped
-            if table is None:
-                table = _shipped = _build(shipped_pricing_paths())
-    return table
-
-
-def validate_files(paths: Sequence[str | Path]) -> list[PricingFileError]:
-    """Every problem in the given files (each checked alone, then layered)."""
-    problems: list[PricingFileError] = []
-    for path in paths:
-        try:
-            _validate_file(str(path))
-        except PricingFileError as exc:
-            problems.append(exc)
-            problems.extend(exc.others)
-    if not problems:
-        try:
-            _build(paths)
-        except PricingFileError as exc:
-            problems.append(exc)
-    return problems
-

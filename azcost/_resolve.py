@@ -62,7 +62,7 @@ _SUFFIXES = ("-completion",)
 
 
 def normalize_name(name: str) -> str:
-    """Lower-case, trim, drop provider prefixes and LangChain's ``-completion``; map gpt-3.5 to gpt-35."""
+    """Lower-case, trim, drop provider prefixes and ``-completion``; map gpt-3.5 to gpt-35."""
     s = name.strip().lower()
     for prefix in _PREFIXES:
         if s.startswith(prefix):
@@ -88,7 +88,7 @@ def join_version(name: str, version: str | None) -> str:
 class NameIndex:
     """All names of a table: canonical names, aliases and base defaults."""
 
-    __slots__ = ("_aliases", "_bases", "_canonical", "_cache")
+    __slots__ = ("_aliases", "_bases", "_cache", "_canonical")
 
     def __init__(
         self,

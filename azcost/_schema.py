@@ -7,8 +7,6 @@ these models, so the file format has exactly one definition.
 from __future__ import annotations
 
 import datetime as dt
-import enum
-import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -20,78 +18,19 @@ from pydantic import (
     field_validator,
 )
 
+from ._deployment_types import DeploymentType, parse_deployment_type
 from .errors import UnknownDeploymentTypeError
 
 __all__ = [
-    "DeploymentType",
     "ModelEntry",
     "PricePeriod",
     "PriceSeries",
     "PricingFile",
     "Source",
-    "parse_deployment_type",
+    "json_schema",
 ]
 
 SCHEMA_VERSION = 1
-
-
-class DeploymentType(str, enum.Enum):
-    """How an Azure OpenAI deployment is sold; each is priced on its own."""
-
-    GLOBAL = "global"
-    DATA_ZONE = "data-zone"
-    REGIONAL = "regional"
-    GLOBAL_BATCH = "global-batch"
-    DATA_ZONE_BATCH = "data-zone-batch"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-_DEPLOYMENT_NAMES: dict[str, DeploymentType] = {}
-for _dtype, _names in {
-    DeploymentType.GLOBAL: ("global", "globalstandard", "global-standard", "global_standard"),
-    DeploymentType.DATA_ZONE: (
-        "data-zone",
-        "datazonestandard",
-        "datazone",
-        "data-zone-standard",
-        "data_zone",
-        "data_zone_standard",
-    ),
-    DeploymentType.REGIONAL: ("regional", "standard", "regional-standard", "regional_standard"),
-    DeploymentType.GLOBAL_BATCH: ("global-batch", "globalbatch", "global_batch"),
-    DeploymentType.DATA_ZONE_BATCH: (
-        "data-zone-batch",
-        "datazonebatch",
-        "data_zone_batch",
-    ),
-}.items():
-    for _name in _names:
-        _DEPLOYMENT_NAMES[_name] = _dtype
-ACCEPTED_DEPLOYMENT_NAMES = (
-    "global",
-    "data-zone",
-    "regional",
-    "global-batch",
-    "data-zone-batch",
-    "GlobalStandard",
-    "DataZoneStandard",
-    "Standard",
-    "GlobalBatch",
-    "DataZoneBatch",
-)
-
-
-def parse_deployment_type(value: str | DeploymentType) -> DeploymentType:
-    """Map a short name or an Azure SKU name (any case) to a :class:`DeploymentType`."""
-    if isinstance(value, DeploymentType):
-        return value
-    if isinstance(value, str):
-        found = _DEPLOYMENT_NAMES.get(value.strip().lower())
-        if found is not None:
-            return found
-    raise UnknownDeploymentTypeError(value, ACCEPTED_DEPLOYMENT_NAMES)
 
 
 def _deployment_type(value: Any) -> Any:
@@ -104,7 +43,7 @@ def _deployment_type(value: Any) -> Any:
 
 
 def _price(value: Any) -> Any:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValueError(f"price must be a decimal number, not {value!r}")
     if isinstance(value, str):
         raise ValueError(f"price must be a number, not the string {value!r}")

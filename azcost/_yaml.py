@@ -42,7 +42,9 @@ Positions = dict[tuple[str | int, ...], int]
 MAX_NODES = 200_000
 
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
-_DECIMAL = re.compile(r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?\Z|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+\Z")
+_DECIMAL = re.compile(
+    r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?\Z|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+\Z"
+)
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -61,7 +63,10 @@ class _Builder:
         self.count = 0
 
     def fail(self, event: yaml.Event, problem: str) -> PricingFileError:
-        return PricingFileError(problem, path=self.path, line=event.start_mark.line + 1)
+        mark = event.start_mark
+        return PricingFileError(
+            problem, path=self.path, line=None if mark is None else mark.line + 1
+        )
 
     def document(self) -> Any:
         events = self.events
@@ -78,7 +83,8 @@ class _Builder:
 
     def build(self, event: yaml.Event, where: tuple[str | int, ...]) -> Any:
         kind = type(event)
-        self.positions.setdefault(where, event.start_mark.line + 1)
+        # the parser gives every event a start mark; only hand-made events lack one
+        self.positions.setdefault(where, event.start_mark.line + 1)  # type: ignore[union-attr]
         before = self.count
         self.count += 1
         if kind is yaml.ScalarEvent:
@@ -120,15 +126,13 @@ class _Builder:
                 return out
             if type(key_event) is not yaml.ScalarEvent:
                 raise self.fail(key_event, "mapping keys must be plain scalars")
-            self._check_tag(key_event, _STR)  # type: ignore[arg-type]
-            key = key_event.value  # type: ignore[attr-defined]
-            if key == "<<" and not key_event.style:  # type: ignore[attr-defined]
+            self._check_tag(key_event, _STR)
+            key = key_event.value
+            if key == "<<" and not key_event.style:
                 raise self.fail(key_event, "merge keys ('<<') are not allowed")
             if key in out:
-                raise self.fail(
-                    key_event,
-                    f"duplicate key {key!r} (first at line {self.positions[(*where, key)]})",
-                )
+                first = self.positions[where + (key,)]
+                raise self.fail(key_event, f"duplicate key {key!r} (first at line {first})")
             out[key] = self.build(next(events), (*where, key))
 
     def sequence(self, event: yaml.SequenceStartEvent, where: tuple[str | int, ...]) -> Any:

@@ -8,6 +8,7 @@ from pathlib import Path
 __all__ = [
     "AzcostError",
     "BudgetExceededError",
+    "DeploymentsFileError",
     "InvalidUsageError",
     "LedgerError",
     "NoPriceError",
@@ -15,6 +16,7 @@ __all__ = [
     "RetailImportError",
     "UnknownDeploymentTypeError",
     "UnknownModelError",
+    "UnpricedCallWarning",
 ]
 
 
@@ -75,9 +77,7 @@ class UnknownDeploymentTypeError(AzcostError, ValueError):
 
     def __init__(self, value: object, accepted: Sequence[str]) -> None:
         self.value = value
-        super().__init__(
-            f"unknown deployment type {value!r}; accepted: " + ", ".join(accepted)
-        )
+        super().__init__(f"unknown deployment type {value!r}; accepted: " + ", ".join(accepted))
 
 
 class NoPriceError(AzcostError, LookupError):
@@ -102,6 +102,36 @@ class BudgetExceededError(AzcostError):
             f"budget exceeded: spent {spent} {currency} of a {budget} {currency} budget; "
             "call refused before it was sent"
         )
+
+
+class DeploymentsFileError(AzcostError, ValueError):
+    """A deployments map is malformed; the message names file, line, deployment and field."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        deployment: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.deployment = deployment
+        self.field = field
+        parts = [(self.path or "<deployments>") + (f":{line}" if line is not None else "")]
+        if deployment is not None:
+            parts.append(f"deployment {deployment!r}")
+        if field is not None:
+            parts.append(f"field {field!r}")
+        parts.append(problem)
+        super().__init__(": ".join(parts))
+
+
+class UnpricedCallWarning(UserWarning):
+    """A LangChain call could not be priced (unknown model, no usage, no price); it is listed."""
 
 
 class LedgerError(AzcostError):

@@ -13,7 +13,9 @@ DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Point azcost's user data (ledger, spool) at a temp dir for every test."""
     home = tmp_path_factory.mktemp("azcost-home")
     monkeypatch.setenv("AZCOST_HOME", str(home))

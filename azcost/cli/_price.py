@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ def _add_pricing_option(parser: argparse.ArgumentParser) -> None:
 
 def table_from_args(args: argparse.Namespace) -> PricingTable:
     """The shipped table, with any ``--pricing`` files layered on top."""
-    from .._pricing import load_pricing, shipped_pricing_paths
+    from .._load import load_pricing, shipped_pricing_paths
 
     extra: list[str] = list(args.pricing)
     if args.no_shipped:
@@ -50,17 +51,36 @@ def register_price(commands: Any) -> None:
     p = commands.add_parser(
         "price",
         help="price one call: tokens in, exact cost out",
-        description="Price one call exactly. Example: azcost price gpt-35-turbo-0301 --input 31 --output 8",
+        description="Price one call exactly, e.g. "
+        "azcost price gpt-35-turbo-0301 --input 31 --output 8",
     )
-    p.add_argument("model", help="model name as the client reports it (gpt-4o, gpt-35-turbo-0301, ...)")
-    p.add_argument("--input", type=int, required=True, metavar="N", help="input tokens, cached included")
-    p.add_argument("--output", type=int, required=True, metavar="N", help="output tokens, reasoning included")
+    p.add_argument(
+        "model", help="model name as the client reports it (gpt-4o, gpt-35-turbo-0301, ...)"
+    )
+    p.add_argument(
+        "--input", type=int, required=True, metavar="N", help="input tokens, cached included"
+    )
+    p.add_argument(
+        "--output", type=int, required=True, metavar="N", help="output tokens, reasoning included"
+    )
     p.add_argument("--cached", type=int, default=0, metavar="N", help="cached input tokens")
-    p.add_argument("--reasoning", type=int, default=0, metavar="N", help="reasoning tokens (part of output)")
-    p.add_argument("--model-version", metavar="V", help="model version to append (0301, 2024-08-06)")
-    p.add_argument("--deployment-type", metavar="T", help="global, data-zone, regional, ... or Azure's SKU name")
-    p.add_argument("--region", metavar="R", help="Azure region, where prices differ (swedencentral)")
-    p.add_argument("--at", type=parse_date, metavar="YYYY-MM-DD", help="price in force that day (default: now)")
+    p.add_argument(
+        "--reasoning", type=int, default=0, metavar="N", help="reasoning tokens (part of output)"
+    )
+    p.add_argument(
+        "--model-version", metavar="V", help="model version to append (0301, 2024-08-06)"
+    )
+    p.add_argument(
+        "--deployment-type",
+        metavar="T",
+        help="global, data-zone, regional, ... or Azure's SKU name",
+    )
+    p.add_argument(
+        "--region", metavar="R", help="Azure region, where prices differ (swedencentral)"
+    )
+    p.add_argument(
+        "--at", type=parse_date, metavar="YYYY-MM-DD", help="price in force that day (default: now)"
+    )
     _add_pricing_option(p)
     add_format(p, "text", "json")
     p.set_defaults(run=_run_price)
@@ -85,10 +105,15 @@ def _run_price(args: argparse.Namespace) -> int:
         return 0
     where = cost.deployment_type.value + (f" in {cost.region}" if cost.region else "")
     lines = [f"{money_str(cost.total)} {cost.currency}"]
-    lines.append(f"  model        {cost.model} ({cost.resolution.match.value}"
-                 + (", version assumed" if cost.resolution.assumed else "") + ")")
+    lines.append(
+        f"  model        {cost.model} ({cost.resolution.match.value}"
+        + (", version assumed" if cost.resolution.assumed else "")
+        + ")"
+    )
     lines.append(f"  deployment   {where}")
-    lines.append(f"  rates from   {cost.period.effective_from} ({cost.period.source}), table {cost.table_version}")
+    period = cost.period
+    lines.append(f"  rates from   {period.effective_from} ({period.source.id})")
+    lines.append(f"  table        {cost.table_version}")
     for label, tokens, amount in (
         ("input", args.input - args.cached, cost.input_cost),
         ("cached input", args.cached, cost.cached_input_cost),
@@ -102,7 +127,9 @@ def _run_price(args: argparse.Namespace) -> int:
 
 def register_pricing(verbs: Any) -> None:
     """Add ``azcost pricing validate|show|list|schema``."""
-    p = verbs.add_parser("validate", help="check pricing files strictly (default: the shipped tables)")
+    p = verbs.add_parser(
+        "validate", help="check pricing files strictly (default: the shipped tables)"
+    )
     p.add_argument("files", nargs="*", metavar="FILE")
     p.set_defaults(run=_run_validate)
 
@@ -122,7 +149,7 @@ def register_pricing(verbs: Any) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from .._pricing import shipped_pricing_paths, validate_files
+    from .._load import shipped_pricing_paths, validate_files
 
     files = [Path(f) for f in args.files] or shipped_pricing_paths()
     problems = validate_files(files)
@@ -140,12 +167,14 @@ def _run_show(args: argparse.Namespace) -> int:
     resolution = table.resolve(args.model)
     entry = table.models[resolution.model]
     if args.format == "json":
-        data = entry.model_dump(mode="json")
-        data["model"] = resolution.model
-        data["file"] = table.model_files[resolution.model]
+        data = asdict(entry)
+        data["model"] = data.pop("name")
+        data["resolved_from"] = args.model
+        data["match"] = resolution.match.value
         write(dumps(data))
         return 0
-    lines = [f"{resolution.model}  ({entry.kind}; default deployment {entry.default_deployment_type.value})"]
+    default = entry.default_deployment_type.value
+    lines = [f"{resolution.model}  ({entry.kind}; default deployment {default})"]
     if resolution.model != args.model:
         lines.append(f"  resolved from {args.model!r} ({resolution.match.value})")
     if entry.aliases:
@@ -166,14 +195,16 @@ def _run_show(args: argparse.Namespace) -> int:
                 rates.append(f"audio in {money_str(period.audio_input_per_mtok)}")
             if period.audio_output_per_mtok is not None:
                 rates.append(f"audio out {money_str(period.audio_output_per_mtok)}")
-            lines.append(f"    from {period.effective_from}  " + ", ".join(rates) + f"  [{period.source}]")
+            lines.append(
+                f"    from {period.effective_from}  " + ", ".join(rates) + f"  [{period.source.id}]"
+            )
     write("\n".join(lines))
     return 0
 
 
 def _run_list(args: argparse.Namespace) -> int:
     table = table_from_args(args)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, entry in table.models.items():
         rows.append(
             {
