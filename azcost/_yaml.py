@@ -130,10 +130,11 @@ class _Builder:
             key = key_event.value
             if key == "<<" and not key_event.style:
                 raise self.fail(key_event, "merge keys ('<<') are not allowed")
+            path = (*where, key)
             if key in out:
-                first = self.positions[where + (key,)]
+                first = self.positions[path]
                 raise self.fail(key_event, f"duplicate key {key!r} (first at line {first})")
-            out[key] = self.build(next(events), (*where, key))
+            out[key] = self.build(next(events), path)
 
     def sequence(self, event: yaml.SequenceStartEvent, where: tuple[str | int, ...]) -> Any:
         self._check_tag(event, _SEQ)
