@@ -9,7 +9,7 @@ __all__ = ["cache_dir", "data_dir"]
 
 
 def data_dir() -> Path:
-    """User data dir: ``$AZCOST_HOME``, else ``$XDG_DATA_HOME/azcost``, ``~/.local/share/azcost``."""
+    """Data dir: ``$AZCOST_HOME``, else ``$XDG_DATA_HOME/azcost`` or ``~/.local/share/azcost``."""
     home = os.environ.get("AZCOST_HOME")
     if home:
         return Path(home)
