@@ -134,6 +134,7 @@ class _Builder:
             if key in out:
                 first = self.positions[path]
                 raise self.fail(key_event, f"duplicate key {key!r} (first at line {first})")
+            self.positions[path] = key_event.start_mark.line + 1  # type: ignore[union-attr]
             out[key] = self.build(next(events), path)
 
     def sequence(self, event: yaml.SequenceStartEvent, where: tuple[str | int, ...]) -> Any:
