@@ -130,8 +130,11 @@ class NameIndex:
     def _resolve(self, name: str, model_version: str | None) -> Resolution:
         if not isinstance(name, str) or not name.strip():
             raise UnknownModelError(str(name), detail="empty model name")
-        norm = normalize_name(name)
         version = model_version.strip().lower() if model_version else None
+        alias_target = self._aliases.get(join_version(name.strip().lower(), version))
+        if alias_target is not None:
+            return Resolution(name, model_version, alias_target, MatchKind.ALIAS)
+        norm = normalize_name(name)
         full = join_version(norm, version)
         found = self._lookup(full, name)
         if found is not None:
