@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,11 @@ DATA = Path(__file__).parent / "data"
 @pytest.fixture(autouse=True)
 def _isolated_env(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
+) -> None:
     """Point azcost's user data (ledger, spool) at a temp dir for every test."""
     home = tmp_path_factory.mktemp("azcost-home")
     monkeypatch.setenv("AZCOST_HOME", str(home))
     monkeypatch.delenv("AZCOST_LEDGER_URL", raising=False)
-    yield
 
 
 @pytest.fixture

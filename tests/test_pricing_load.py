@@ -79,9 +79,11 @@ def test_prices_never_pass_through_float(tmp_path: Path) -> None:
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     text = HEADER + MODEL.replace("aliases: [gpt-4o-0806]", "aliases: [gpt-4o-0806")
     err = load_error(tmp_path, text)
-    assert err.path is not None and err.path.endswith("p.yaml")
+    assert err.path is not None
+    assert err.path.endswith("p.yaml")
     assert "malformed YAML" in str(err)
-    assert err.line is not None and err.line >= line_of(text, "aliases:")
+    assert err.line is not None
+    assert err.line >= line_of(text, "aliases:")
 
 
 def test_unknown_field_is_a_typo_error_with_line_model_and_field(tmp_path: Path) -> None:
@@ -91,7 +93,9 @@ def test_unknown_field_is_a_typo_error_with_line_model_and_field(tmp_path: Path)
     assert err.model == "gpt-4o-2024-08-06"
     assert err.field == "output_per_ktok"
     assert "unknown field" in str(err)
-    assert re.match(r".*p\.yaml:\d+: model 'gpt-4o-2024-08-06': field 'output_per_ktok': ", str(err))
+    assert re.match(
+        r".*p\.yaml:\d+: model 'gpt-4o-2024-08-06': field 'output_per_ktok': ", str(err)
+    )
 
 
 @pytest.mark.parametrize(
@@ -121,7 +125,9 @@ def test_duplicate_model_key_is_detected(tmp_path: Path) -> None:
     assert f"first at line {line_of(text, 'gpt-4o-2024-08-06:')}" in str(err)
 
 
-@pytest.mark.parametrize(("second", "word"), [("2024-08-06", "duplicate"), ("2024-01-01", "unsorted")])
+@pytest.mark.parametrize(
+    ("second", "word"), [("2024-08-06", "duplicate"), ("2024-01-01", "unsorted")]
+)
 def test_effective_dates_must_increase(tmp_path: Path, second: str, word: str) -> None:
     extra = f"""\
           - effective_from: {second}
@@ -198,7 +204,9 @@ def test_two_default_versions_for_one_base_are_refused(tmp_path: Path) -> None:
 
 
 def test_default_deployment_type_needs_a_series(tmp_path: Path) -> None:
-    text = HEADER + MODEL.replace("default_deployment_type: global", "default_deployment_type: regional")
+    text = HEADER + MODEL.replace(
+        "default_deployment_type: global", "default_deployment_type: regional"
+    )
     err = load_error(tmp_path, text)
     assert "no region-less regional series" in str(err)
     assert err.field == "default_deployment_type"
@@ -344,8 +352,12 @@ def test_unchanged_file_loads_from_cache_without_pydantic(tmp_path: Path, mini_p
         "print('pydantic' in sys.modules, 'yaml' in sys.modules, t.cost('gpt-35-turbo-0301', "
         "input_tokens=31, output_tokens=8).total)"
     )
-    first = subprocess.run([sys.executable, "-c", code, str(mini_path)], capture_output=True, text=True, check=True)
-    second = subprocess.run([sys.executable, "-c", code, str(mini_path)], capture_output=True, text=True, check=True)
+    first = subprocess.run(
+        [sys.executable, "-c", code, str(mini_path)], capture_output=True, text=True, check=True
+    )
+    second = subprocess.run(
+        [sys.executable, "-c", code, str(mini_path)], capture_output=True, text=True, check=True
+    )
     assert first.stdout.split() == ["True", "True", "0.00007800"]
     assert second.stdout.split() == ["False", "False", "0.00007800"]
 
@@ -363,4 +375,6 @@ def test_damaged_cache_entry_only_costs_a_slower_load(tmp_path: Path, mini_path:
     for entry in azcost._paths.cache_dir().glob("pricing-*.json"):
         entry.write_text("{not json", encoding="utf-8")
     table = azcost.load_pricing(mini_path)
-    assert table.cost("gpt-35-turbo-0301", input_tokens=31, output_tokens=8).total == Decimal("0.000078")
+    assert table.cost("gpt-35-turbo-0301", input_tokens=31, output_tokens=8).total == Decimal(
+        "0.000078"
+    )

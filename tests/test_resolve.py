@@ -62,7 +62,9 @@ def test_declared_alias_matches_as_alias(mini: azcost.PricingTable) -> None:
     assert (r.model, r.match) == ("gpt-35-turbo-0301", MatchKind.ALIAS)
 
 
-@pytest.mark.parametrize("name", ["GPT-35-TURBO-0301", "  gpt-35-turbo-0301  ", "Gpt-35-Turbo-0301"])
+@pytest.mark.parametrize(
+    "name", ["GPT-35-TURBO-0301", "  gpt-35-turbo-0301  ", "Gpt-35-Turbo-0301"]
+)
 def test_case_and_surrounding_space_are_tolerated(mini: azcost.PricingTable, name: str) -> None:
     r = mini.resolve(name)
     assert (r.model, r.match) == ("gpt-35-turbo-0301", MatchKind.SPELLING)

@@ -1,0 +1,96 @@
+"""The shipped pricing table: complete, sourced, and consistent with Azure's published rates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+import azcost
+from azcost import DeploymentType
+
+TABLE = azcost.load_pricing()
+
+REQUIRED = [
+    "gpt-35-turbo-0301",
+    "gpt-35-turbo-0613",
+    "gpt-35-turbo-1106",
+    "gpt-35-turbo-0125",
+    "gpt-35-turbo-16k-0613",
+    "gpt-35-turbo-instruct-0914",
+    "gpt-4-0314",
+    "gpt-4-0613",
+    "gpt-4-32k-0613",
+    "gpt-4-1106-preview",
+    "gpt-4-0125-preview",
+    "gpt-4-turbo-2024-04-09",
+    "gpt-4o-2024-05-13",
+    "gpt-4o-2024-08-06",
+    "gpt-4o-2024-11-20",
+    "gpt-4o-mini-2024-07-18",
+    "o1-2024-12-17",
+    "o1-mini-2024-09-12",
+    "o3-mini-2025-01-31",
+    "o3-2025-04-16",
+    "o4-mini-2025-04-16",
+    "gpt-4.1-2025-04-14",
+    "gpt-4.1-mini-2025-04-14",
+    "gpt-4.1-nano-2025-04-14",
+    "gpt-5-2025-08-07",
+    "gpt-5-mini-2025-08-07",
+    "gpt-5-nano-2025-08-07",
+    "text-embedding-3-small-1",
+    "text-embedding-3-large-1",
+]
+
+
+@pytest.mark.parametrize("model", REQUIRED)
+def test_required_model_version_is_shipped(model: str) -> None:
+    assert model in TABLE.models
+
+
+def test_gpt35_0301_is_two_dollars_per_million_in_and_out() -> None:
+    cost = TABLE.cost("gpt-35-turbo", model_version="0301", input_tokens=31, output_tokens=8)
+    assert cost.total == Decimal("0.000078")
+
+
+@pytest.mark.parametrize(
+    ("alias", "model"),
+    [(a, name) for name, info in TABLE.models.items() for a in info.aliases],
+)
+def test_every_shipped_alias_resolves_to_its_model(alias: str, model: str) -> None:
+    assert TABLE.resolve(alias).model == model
+
+
+@pytest.mark.parametrize("model", sorted(TABLE.models))
+def test_every_model_prices_its_default_deployment_today(model: str) -> None:
+    cost = TABLE.cost(model, input_tokens=1000, output_tokens=0)
+    assert cost.total > 0
+    assert cost.deployment_type is TABLE.models[model].default_deployment_type
+
+
+@pytest.mark.parametrize("model", sorted(TABLE.models))
+def test_every_period_names_a_public_source_and_date(model: str) -> None:
+    for series in TABLE.models[model].prices:
+        for period in series.periods:
+            assert period.source.url.startswith(("https://", "pypi:", "git:"))
+            assert period.source.retrieved_on <= dt.date(2026, 11, 25)
+
+
+def test_batch_is_half_the_matching_standard_price() -> None:
+    for name, info in TABLE.models.items():
+        types = {s.deployment_type: s for s in info.prices if s.region is None}
+        if DeploymentType.GLOBAL in types and DeploymentType.GLOBAL_BATCH in types:
+            std = TABLE.rates(name, deployment_type="global").period
+            batch = TABLE.rates(name, deployment_type="global-batch").period
+            assert batch.input_per_mtok * 2 == std.input_per_mtok, name
+
+
+def test_each_base_has_at_most_one_default_version() -> None:
+    defaults: dict[str, str] = {}
+    for name, info in TABLE.models.items():
+        if info.default_for_base:
+            assert info.base not in defaults, (name, defaults.get(info.base))
+            defaults[info.base] = name
+    assert defaults["gpt-4o"].startswith("gpt-4o-")
