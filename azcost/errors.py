@@ -11,6 +11,7 @@ __all__ = [
     "DeploymentsFileError",
     "InvalidUsageError",
     "LedgerError",
+    "LedgerWarning",
     "NoPriceError",
     "PricingFileError",
     "RetailImportError",
@@ -136,6 +137,10 @@ class UnpricedCallWarning(UserWarning):
 
 class LedgerError(AzcostError):
     """The spend ledger cannot be opened, migrated, read or written."""
+
+
+class LedgerWarning(UserWarning):
+    """The ledger could not be written; the records were spooled locally for replay."""
 
 
 class RetailImportError(AzcostError, ValueError):
