@@ -2,7 +2,7 @@
 
 A file is validated with the pydantic schema (:mod:`azcost._schema`) plus the
 rules a schema cannot express (canonical keys, date order, sources, aliases),
-then compiled into the run-time dataclasses of :mod:`azcost._pricing`. The
+then compiled into the run-time records of :mod:`azcost._pricing`. The
 compiled form is cached as JSON under the cache directory, keyed by the SHA-256
 of the file's bytes: a process that loads an unchanged table skips YAML and
 pydantic altogether. ``azcost pricing validate`` always validates afresh.

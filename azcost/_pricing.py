@@ -1,7 +1,7 @@
 """Pricing tables at run time: the compiled models, layering and exact cost.
 
 Nothing here imports pydantic: validation lives in :mod:`azcost._load`, which
-compiles each file into the frozen dataclasses below (and caches them), so a
+compiles each file into the immutable records below (and caches them), so a
 process that only prices calls does not pay for the schema machinery.
 """
 
@@ -11,9 +11,8 @@ import bisect
 import datetime as dt
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._deployment_types import DeploymentType, parse_deployment_type
 from ._money import money_str
@@ -40,8 +39,7 @@ def _epoch(day: dt.date) -> float:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
 
 
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
+class SourceInfo(NamedTuple):
     """A public source of prices and the date its figures were read."""
 
     id: str
@@ -56,8 +54,7 @@ class SourceInfo:
     """Anything a reader must know about it."""
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
+class Period(NamedTuple):
     """Rates per 1M tokens in force from ``effective_from`` until the next period."""
 
     effective_from: dt.date
@@ -83,8 +80,7 @@ class Period:
         return self.source.id
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesInfo:
+class SeriesInfo(NamedTuple):
     """The price history of one model for one deployment type (and region)."""
 
     deployment_type: DeploymentType
@@ -95,8 +91,7 @@ class SeriesInfo:
     """Periods, oldest first."""
 
 
-@dataclass(frozen=True, slots=True)
-class ModelInfo:
+class ModelInfo(NamedTuple):
     """One model version of a pricing table."""
 
     name: str
@@ -123,8 +118,7 @@ class ModelInfo:
     """Path of the file the entry came from."""
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledFile:
+class CompiledFile(NamedTuple):
     """One validated pricing file, ready for layering."""
 
     path: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import UnknownModelError
 
@@ -38,8 +38,7 @@ class MatchKind(str, enum.Enum):
         return self.value
 
 
-@dataclass(frozen=True, slots=True)
-class Resolution:
+class Resolution(NamedTuple):
     """The outcome of resolving one reported name (and optional version)."""
 
     requested: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,7 +166,7 @@ def _run_show(args: argparse.Namespace) -> int:
     resolution = table.resolve(args.model)
     entry = table.models[resolution.model]
     if args.format == "json":
-        data = asdict(entry)
+        data = _plain(entry)
         data["model"] = data.pop("name")
         data["resolved_from"] = args.model
         data["match"] = resolution.match.value
@@ -200,6 +199,15 @@ def _run_show(args: argparse.Namespace) -> int:
             )
     write("\n".join(lines))
     return 0
+
+
+def _plain(value: Any) -> Any:
+    """Records (named tuples) to dicts, recursively, for JSON."""
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _run_list(args: argparse.Namespace) -> int:
