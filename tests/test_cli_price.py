@@ -166,3 +166,10 @@ def test_console_script_runs_as_a_process() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("0.000078 USD")
+
+
+def test_committed_schema_matches_the_models(capsys: pytest.CaptureFixture[str]) -> None:
+    committed = json.loads((Path(__file__).parent.parent / "pricing" / "schema.json").read_text())
+    code, out, _ = run(capsys, "pricing", "schema")
+    assert code == 0
+    assert json.loads(out) == committed, "regenerate: azcost pricing schema > pricing/schema.json"
