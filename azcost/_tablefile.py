@@ -1,0 +1,227 @@
+"""Reading and writing pricing files as documents: canonical YAML, header comment kept, atomic.
+
+The writer emits the same file format the loader reads (:mod:`azcost._yaml`):
+decimals exactly as their ``Decimal`` text (``2.50`` stays ``2.50``, never a
+float, an exponent or quotes), identifiers and dates plain unless the loader
+would read them as something other than the string (``0301`` and ``2024-08-06``
+are safe plain; ``1.0`` is quoted), free text double-quoted. Ordering is
+canonical: models as given, series by deployment type (global, data-zone,
+regional, global-batch, data-zone-batch) then region, periods by date.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ._deployment_types import DeploymentType
+from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
+from ._yaml import load_yaml
+from .errors import PricingFileError
+
+__all__ = [
+    "TableDoc",
+    "dump_table",
+    "read_table",
+    "series_sort_key",
+    "write_atomic",
+]
+
+_DTYPE_ORDER = {t: i for i, t in enumerate(DeploymentType)}
+_RATE_FIELDS = (
+    "input_per_mtok",
+    "cached_input_per_mtok",
+    "output_per_mtok",
+    "audio_input_per_mtok",
+    "audio_output_per_mtok",
+)
+_SAFE_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=/:@\-]*\Z")
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
+_NUMBER = re.compile(
+    r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?\Z|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+\Z"
+)
+_NOT_STRINGS = {
+    "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
+    # YAML 1.1 booleans: azcost reads them as text, other YAML readers would not
+    "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "n",
+}
+
+
+@dataclass(frozen=True)
+class TableDoc:
+    """A validated pricing file and the comment block at its top."""
+
+    path: str
+    """Where the file was read from."""
+    file: PricingFile
+    """The validated contents."""
+    header: str
+    """The leading comment lines (``#``...), kept when the file is rewritten."""
+
+
+def read_table(path: str | Path) -> TableDoc:
+    """Read and fully validate one pricing file (schema and cross-field rules)."""
+    from . import load_pricing
+
+    load_pricing(path)  # every rule the loader enforces; raises PricingFileError
+    text = Path(path).read_text(encoding="utf-8")
+    data, _ = load_yaml(path, text)
+    try:
+        parsed = PricingFile.model_validate(data)
+    except ValidationError as exc:  # pragma: no cover - load_pricing already refused it
+        raise PricingFileError(str(exc), path=str(path)) from None
+    return TableDoc(str(path), parsed, header_of(text))
+
+
+def header_of(text: str) -> str:
+    """The leading comment block of a YAML text (comment and blank lines before any content)."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            lines.append(line)
+        else:
+            break
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines)
+
+
+def series_sort_key(series: PriceSeries) -> tuple[int, str]:
+    """Canonical series order: deployment type, then region (region-less first)."""
+    return (_DTYPE_ORDER[series.deployment_type], series.region or "")
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+def _plain_or_quoted(text: str, *, int_ok: bool = False) -> str:
+    if (
+        _SAFE_PLAIN.match(text)
+        and text not in _NOT_STRINGS
+        and not _NUMBER.match(text)
+        and (not _INT.match(text) or (int_ok and str(int(text)) == text))
+    ):
+        return text
+    return _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _number(value: Decimal) -> str:
+    text = format(value, "f")
+    if not re.fullmatch(r"\d+(\.\d+)?", text):  # pragma: no cover - schema forbids it
+        raise ValueError(f"cannot write price {value!r}")
+    return text
+
+
+# --------------------------------------------------------------------------- dumping
+
+
+def _source_lines(sid: str, src: Source) -> list[str]:
+    lines = [f"  {_plain_or_quoted(sid)}:", f"    title: {_quoted(src.title)}"]
+    lines.append(f"    url: {_plain_or_quoted(src.url)}")
+    lines.append(f"    retrieved_on: {src.retrieved_on.isoformat()}")
+    if src.note is not None:
+        lines.append(f"    note: {_quoted(src.note)}")
+    return lines
+
+
+def _period_lines(p: PricePeriod) -> list[str]:
+    lines = [f"          - effective_from: {p.effective_from.isoformat()}"]
+    for name in _RATE_FIELDS:
+        value: Decimal | None = getattr(p, name)
+        if value is not None:
+            lines.append(f"            {name}: {_number(value)}")
+    lines.append(f"            source: {_plain_or_quoted(p.source)}")
+    if p.note is not None:
+        lines.append(f"            note: {_quoted(p.note)}")
+    return lines
+
+
+def _model_lines(name: str, m: ModelEntry) -> list[str]:
+    lines = [f"  {_plain_or_quoted(name)}:"]
+    lines.append(f"    base: {_plain_or_quoted(m.base)}")
+    lines.append(f"    version: {_plain_or_quoted(m.version, int_ok=True)}")
+    lines.append(f"    kind: {m.kind}")
+    if m.display_name is not None:
+        lines.append(f"    display_name: {_quoted(m.display_name)}")
+    if m.aliases:
+        lines.append("    aliases: [" + ", ".join(_plain_or_quoted(a) for a in m.aliases) + "]")
+    if m.default_for_base:
+        lines.append("    default_for_base: true")
+    lines.append(f"    default_deployment_type: {m.default_deployment_type.value}")
+    if m.retired_on is not None:
+        lines.append(f"    retired_on: {m.retired_on.isoformat()}")
+    lines.append("    prices:")
+    for series in sorted(m.prices, key=series_sort_key):
+        lines.append(f"      - deployment_type: {series.deployment_type.value}")
+        if series.region is not None:
+            lines.append(f"        region: {series.region}")
+        lines.append("        periods:")
+        for period in sorted(series.periods, key=lambda p: p.effective_from):
+            lines.extend(_period_lines(period))
+    return lines
+
+
+def dump_table(f: PricingFile, header: str = "") -> str:
+    """The canonical YAML text of a pricing file, with ``header`` (comment lines) on top."""
+    lines: list[str] = []
+    if header.strip():
+        for line in header.rstrip("\n").splitlines():
+            if line.strip() and not line.startswith("#"):
+                raise ValueError(f"header line is not a comment: {line!r}")
+            lines.append(line)
+        lines.append("")
+    lines.append(f"schema_version: {f.schema_version}")
+    lines.append(f"version: {_plain_or_quoted(f.version)}")
+    lines.append(f"currency: {f.currency}")
+    if f.description is not None:
+        lines.append(f"description: {_quoted(f.description)}")
+    lines.append("sources:")
+    for sid, src in f.sources.items():
+        lines.extend(_source_lines(sid, src))
+    if not f.models:
+        lines.append("models: {}")
+    else:
+        lines.append("models:")
+        for name, entry in f.models.items():
+            lines.extend(_model_lines(name, entry))
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(
+    path: str | Path, text: str, *, check: Callable[[Path], object] | None = None
+) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half a file.
+
+    ``check`` is called with the temporary file before the rename; if it raises,
+    the target is left untouched.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        else:
+            os.chmod(tmp, 0o644)
+        if check is not None:
+            check(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
