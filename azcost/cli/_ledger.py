@@ -1,11 +1,203 @@
-"""azcost ledger ... and azcost audit."""
+"""``azcost audit`` and ``azcost ledger import|export|path|stats``."""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import csv
+import io
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AzcostError
+from ._common import add_format, dumps, parse_date, write
+
+if TYPE_CHECKING:
+    from .._ledger import Ledger
 
 __all__ = ["register"]
 
+_URL_HELP = (
+    "ledger URL or SQLite file (default: $AZCOST_LEDGER_URL, else ledger.db in the data dir)"
+)
+
+
+def _open(args: argparse.Namespace) -> Ledger:
+    from .._ledger import Ledger
+
+    return Ledger(args.url)
+
+
+def _by(value: str) -> str:
+    from .._audit import DIMENSIONS
+
+    if value in DIMENSIONS or (value.startswith("tag:") and len(value) > 4):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"cannot group by {value!r}; choose from {', '.join(DIMENSIONS)} or tag:KEY"
+    )
+
 
 def register(commands: Any) -> None:
-    """Add this module's commands to the parser."""
+    """Add ``azcost audit`` and the ``azcost ledger`` group."""
+    a = commands.add_parser(
+        "audit",
+        help="spend from the ledger, grouped and totalled, exact",
+        description=(
+            "Spend grouped and totalled from the ledger. Example: "
+            "azcost audit --by model --since 2026-11-01"
+        ),
+    )
+    a.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
+    a.add_argument(
+        "--by",
+        action="append",
+        type=_by,
+        metavar="DIM",
+        help="model, deployment, deployment-type, region, day, month or tag:KEY "
+        "(repeatable; default: model)",
+    )
+    day = "YYYY-MM-DD"
+    a.add_argument("--since", type=parse_date, metavar=day, help="first day (UTC), included")
+    a.add_argument("--until", type=parse_date, metavar=day, help="last day (UTC), included")
+    a.add_argument("--model", metavar="M", help="only this model (versioned, or as reported)")
+    a.add_argument(
+        "--reprice",
+        action="append",
+        default=[],
+        metavar="PRICING.yaml",
+        help="also price the same usage with this table (repeatable; later files layer on top)",
+    )
+    a.add_argument(
+        "--reprice-deployment-type", metavar="T", help="with --reprice: as this deployment type"
+    )
+    a.add_argument("--reprice-model", metavar="M", help="with --reprice: price as this model")
+    a.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
+    add_format(a, "table", "csv", "json")
+    a.set_defaults(run=_run_audit)
+
+    ledger = commands.add_parser("ledger", help="the spend ledger: import, export, path, stats")
+    verbs = ledger.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    imp = verbs.add_parser("import", help="add records from a JSONL file (idempotent)")
+    imp.add_argument("file", metavar="FILE.jsonl", help="one CallRecord JSON object per line")
+    imp.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
+    imp.set_defaults(run=_run_import)
+
+    exp = verbs.add_parser("export", help="write every record, oldest first")
+    exp.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
+    exp.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    add_format(exp, "jsonl", "csv")
+    exp.set_defaults(run=_run_export)
+
+    path = verbs.add_parser("path", help="where the ledger is (file path, or the masked URL)")
+    path.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
+    path.set_defaults(run=_run_path)
+
+    stats = verbs.add_parser("stats", help="records, time span, spend, schema, spool")
+    stats.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
+    add_format(stats, "text", "json")
+    stats.set_defaults(run=_run_stats)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from .._audit import Reprice, audit, render_csv, render_json_rows, render_table
+
+    by: list[str] = args.by or ["model"]
+    if (args.reprice_deployment_type or args.reprice_model) and not args.reprice:
+        raise AzcostError("--reprice-deployment-type and --reprice-model need --reprice FILE")
+    reprice = None
+    if args.reprice:
+        from .._load import load_pricing
+
+        reprice = Reprice(
+            load_pricing(*args.reprice),
+            deployment_type=args.reprice_deployment_type,
+            model=args.reprice_model,
+        )
+    with _open(args) as ledger:
+        engine = ledger.read_engine()
+        rows = audit(
+            engine, by, since=args.since, until=args.until, model=args.model, reprice=reprice
+        )
+        if args.html:
+            from .._audit_html import write_report
+
+            write_report(
+                args.html, engine, rows, by, since=args.since, until=args.until, model=args.model
+            )
+    if args.format == "json":
+        write(dumps(render_json_rows(rows, by)))
+    elif args.format == "csv":
+        sys.stdout.write(render_csv(rows, by))
+    else:
+        write(render_table(rows, by) if rows else "no records")
+    return 0
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    with _open(args) as ledger:
+        added, seen = ledger.import_jsonl(args.file)
+    print(f"imported {added} record(s); {seen} already present", file=sys.stderr)
+    return 0
+
+
+_CSV_JSON = ("tags", "metadata")
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .._record import CallRecord
+
+    fields = list(CallRecord.__dataclass_fields__)
+    out = sys.stdout
+    handle = None
+    if args.output:
+        try:
+            handle = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise AzcostError(f"cannot write {args.output}: {exc.strerror}") from None
+        out = handle
+    try:
+        with _open(args) as ledger:
+            writer = None
+            if args.format == "csv":
+                writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+                writer.writeheader()
+            for rec in ledger.iter_records():
+                if writer is None:
+                    out.write(rec.to_json() + "\n")
+                    continue
+                row = rec.to_dict()
+                for name in _CSV_JSON:
+                    row[name] = json.dumps(row[name], separators=(",", ":"), sort_keys=True)
+                writer.writerow(row)
+    finally:
+        if handle is not None:
+            handle.close()
+    return 0
+
+
+def _run_path(args: argparse.Namespace) -> int:
+    from .._migrations import display_url, resolve_url, sqlite_path
+
+    url = resolve_url(args.url)
+    path = sqlite_path(url)
+    write(str(path) if path is not None else display_url(url))
+    return 0
+
+
+def _run_stats(args: argparse.Namespace) -> int:
+    with _open(args) as ledger:
+        stats = ledger.stats()
+    if args.format == "json":
+        write(dumps(stats))
+        return 0
+    buf = io.StringIO()
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{v} {k}" for k, v in value.items()) or "0"
+        elif isinstance(value, list):
+            value = ", ".join(value)
+        buf.write(f"{key + ':':<17}{'' if value is None else value}\n")
+    write(buf.getvalue())
+    return 0

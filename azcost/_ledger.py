@@ -1,0 +1,408 @@
+"""The spend ledger: every completed call recorded, without slowing or breaking it.
+
+``Ledger.record`` in the default ``durability="async"`` mode appends the record to an
+in-memory queue (about a microsecond) and a background thread commits queued records
+in batches. ``flush()`` returns once everything recorded before it is committed (or
+spooled); open ledgers are flushed at interpreter exit. ``durability="sync"`` commits
+before ``record`` returns.
+
+Database trouble never reaches the caller: the batch goes to a local JSONL spool
+(:mod:`azcost._spool`), a :class:`~azcost.errors.LedgerWarning` says so once per outage,
+and the spool is replayed after the next successful write. When the queue is full
+(``max_queue`` records waiting, e.g. a database much slower than the calls), ``record``
+appends the record to the spool from the calling thread instead of blocking on the
+database: slower for that call, never dropped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import threading
+import time
+import warnings
+import weakref
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ._migrations import (
+    CALLS,
+    COLUMNS,
+    create_ledger_engine,
+    display_url,
+    insert_sql,
+    migrate,
+    record_from_row,
+    resolve_url,
+    row_of,
+    sqlite_path,
+)
+from ._record import CallRecord
+from ._spool import Spool, spool_path
+from .errors import LedgerError, LedgerWarning
+
+__all__ = ["Durability", "Ledger"]
+
+Durability = Literal["async", "sync"]
+
+
+class _FlushMarker:
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+_LIVE: weakref.WeakSet[Ledger] = weakref.WeakSet()
+
+
+class Ledger:
+    """Where priced calls are recorded: SQLite (default) or PostgreSQL, by URL."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        durability: Durability = "async",
+        batch_size: int = 2000,
+        max_queue: int = 200_000,
+        flush_interval: float = 0.2,
+        retry_interval: float = 2.0,
+    ) -> None:
+        if durability not in ("async", "sync"):
+            raise LedgerError(f"durability must be 'async' or 'sync', not {durability!r}")
+        self.url = resolve_url(url)
+        """The resolved database URL (see :func:`azcost._migrations.resolve_url`)."""
+        self.durability: Durability = durability
+        """``async``: queued, committed in batches; ``sync``: committed before returning."""
+        self.spool = Spool(spool_path(self.url))
+        """Where records wait while the database is unreachable."""
+        self._sync = durability == "sync"
+        self._batch_size = batch_size
+        self._max_queue = max_queue
+        self._interval = flush_interval
+        self._retry_interval = retry_interval
+        self._engine: Engine | None = None
+        self._insert = ""
+        self._text_money = True
+        self._queue: deque[CallRecord | _FlushMarker] = deque()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._write_lock = threading.RLock()
+        self._start_lock = threading.Lock()
+        self._stopping = False
+        self._closed = False
+        self._down_until = 0.0
+        self._outage = False
+        _LIVE.add(self)
+
+    def __repr__(self) -> str:
+        return f"<Ledger {display_url(self.url)} {self.durability}>"
+
+    # ------------------------------------------------------------------ writing
+
+    def record(self, rec: CallRecord) -> None:
+        """Record one call; never raises for database trouble (see the module docstring)."""
+        if self._sync or self._closed:
+            self._write([rec])
+            return
+        queue = self._queue
+        if len(queue) >= self._max_queue:
+            self._spill([rec], "the in-memory queue is full")
+            return
+        queue.append(rec)
+        if self._thread is None:
+            self._start()
+        if len(queue) >= self._batch_size:
+            self._wake.set()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every record passed to :meth:`record` so far is committed or spooled."""
+        if self._sync or (self._thread is None and not self._queue):
+            return
+        if self._thread is None or not self._thread.is_alive():
+            self._drain()
+            return
+        marker = _FlushMarker()
+        self._queue.append(marker)
+        self._wake.set()
+        marker.done.wait(timeout)
+
+    def close(self) -> None:
+        """Flush, stop the writer and release the database connections."""
+        if self._closed:
+            return
+        self.flush()
+        self._closed = True
+        thread = self._thread
+        if thread is not None:
+            self._stopping = True
+            self._wake.set()
+            thread.join()
+        self._drain()
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        _LIVE.discard(self)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is not None:
+                return
+            thread = threading.Thread(target=self._run, name="azcost-ledger-writer", daemon=True)
+            thread.start()
+            self._thread = thread
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            self._drain()
+            if self._stopping and not self._queue:
+                return
+
+    def _drain(self) -> None:
+        """Write out everything queued, in batches; release flush markers in order."""
+        queue = self._queue
+        batch: list[CallRecord] = []
+        while queue:
+            try:
+                item = queue.popleft()
+            except IndexError:  # emptied by another drainer
+                break
+            if isinstance(item, _FlushMarker):
+                if batch:
+                    self._write(batch)
+                    batch = []
+                item.done.set()
+                continue
+            batch.append(item)
+            if len(batch) >= self._batch_size:
+                self._write(batch)
+                batch = []
+        if batch:
+            self._write(batch)
+
+    def _write(self, records: list[CallRecord]) -> None:
+        """Commit records, or spool them; never raises."""
+        with self._write_lock:
+            if time.monotonic() < self._down_until:
+                self._spill(records, "the database was unreachable moments ago")
+                return
+            try:
+                self._commit(records)
+            except Exception as exc:  # any database or driver failure: spool, never raise
+                self._down_until = time.monotonic() + self._retry_interval
+                self._spill(records, f"{type(exc).__name__}: {exc}".splitlines()[0])
+                return
+            self._down_until = 0.0
+            if self._outage or self.spool.pending():
+                self._replay()
+
+    def _replay(self) -> None:
+        try:
+            self.spool.replay(self._commit)
+        except Exception:  # still failing: keep the spool for the next success
+            return
+        self._outage = False
+
+    def _spill(self, records: list[CallRecord], why: str) -> None:
+        try:
+            self.spool.append(records)
+        except OSError as exc:  # pragma: no cover - data dir unwritable as well
+            warnings.warn(
+                f"azcost ledger {display_url(self.url)}: {len(records)} record(s) LOST: "
+                f"database failed ({why}) and the spool {self.spool.path} is unwritable ({exc})",
+                LedgerWarning,
+                stacklevel=2,
+            )
+            return
+        if not self._outage:
+            self._outage = True
+            warnings.warn(
+                f"azcost ledger {display_url(self.url)} not written ({why}); records are "
+                f"kept in {self.spool.path} and will be replayed on the next successful write",
+                LedgerWarning,
+                stacklevel=2,
+            )
+
+    # ------------------------------------------------------------------ database
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, schema migrated; :class:`LedgerError` if unreachable."""
+        try:
+            return self._connect()
+        except LedgerError:
+            raise
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            raise LedgerError(
+                f"cannot open ledger {display_url(self.url)}: {str(exc).splitlines()[0]}"
+            ) from exc
+
+    def _connect(self) -> Engine:
+        engine = self._engine
+        if engine is None:
+            with self._write_lock:
+                if self._engine is None:
+                    new = create_ledger_engine(self.url)
+                    try:
+                        migrate(new)
+                    except BaseException:
+                        new.dispose()
+                        raise
+                    self._text_money = new.dialect.name != "postgresql"
+                    self._insert = insert_sql(new.dialect.name)
+                    self._engine = new
+                engine = self._engine
+        return engine
+
+    def _commit(self, records: list[CallRecord]) -> int:
+        """Insert records in one transaction; known run ids are skipped. Returns rows added."""
+        engine = self._connect()
+        text_money = self._text_money
+        rows = [row_of(rec, text_money=text_money) for rec in records]
+        with engine.begin() as conn:
+            result = conn.exec_driver_sql(self._insert, rows)
+            added = result.rowcount
+        return max(added, 0)
+
+    # ------------------------------------------------------------------ reading and moving
+
+    def read_engine(self) -> Engine:
+        """The engine for reads (no write lock taken on SQLite); flushes pending records first."""
+        self.flush()
+        return self.engine.execution_options(azcost_readonly=True)
+
+    def iter_records(self, batch: int = 5000) -> Iterator[CallRecord]:
+        """Every record, oldest first."""
+        engine = self.read_engine()
+        query = sa.select(*(CALLS.c[name] for name in COLUMNS)).order_by(CALLS.c.ts, CALLS.c.run_id)
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+            for row in result:
+                yield record_from_row(row)
+
+    def import_jsonl(self, path: str | Path, batch: int = 5000) -> tuple[int, int]:
+        """Import a JSONL file of records; return (added, already present). Idempotent.
+
+        A bad line raises :class:`LedgerError` naming ``file:line``; the batches before it
+        stay committed, and re-running after the fix skips them.
+        """
+        added = seen = 0
+        pending: list[CallRecord] = []
+
+        def commit() -> None:
+            nonlocal added, seen
+            try:
+                n = self._commit(pending)
+            except (sa.exc.SQLAlchemyError, OSError) as exc:
+                raise LedgerError(
+                    f"cannot write ledger {display_url(self.url)}: {str(exc).splitlines()[0]}"
+                ) from exc
+            added += n
+            seen += len(pending) - n
+            pending.clear()
+
+        try:
+            f = open(path, encoding="utf-8")  # noqa: SIM115 - closed below, errors wrapped
+        except OSError as exc:
+            raise LedgerError(f"cannot read {path}: {exc.strerror}") from None
+        with f:
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    pending.append(CallRecord.from_json(line))
+                except (ValueError, TypeError) as exc:
+                    if pending:
+                        commit()
+                    raise LedgerError(
+                        f"{path}:{lineno}: {exc} ({added} record(s) before this line were "
+                        "imported; fix the line and re-run, known run ids are skipped)"
+                    ) from None
+                if len(pending) >= batch:
+                    commit()
+        if pending:
+            commit()
+        return added, seen
+
+    def stats(self) -> dict[str, Any]:
+        """Counts, time span, spend per currency, schema and spool state."""
+        engine = self.read_engine()
+        c = CALLS.c
+        with engine.connect() as conn:
+            n, first, last, priced = conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.min(c.ts),
+                    sa.func.max(c.ts),
+                    sa.func.sum(sa.case((c.priced, 1), else_=0)),
+                )
+            ).one()
+            from ._migrations import MIGRATIONS_TABLE
+
+            migrations = list(
+                conn.scalars(sa.select(MIGRATIONS_TABLE.c.name).order_by(MIGRATIONS_TABLE.c.name))
+            )
+        from ._audit import total_by_currency
+
+        path = sqlite_path(self.url)
+        return {
+            "url": display_url(self.url),
+            "path": None if path is None else str(path),
+            "size_bytes": path.stat().st_size if path is not None and path.exists() else None,
+            "records": n,
+            "priced": int(priced or 0),
+            "unpriced": n - int(priced or 0),
+            "first": first,
+            "last": last,
+            "total_cost": total_by_currency(engine),
+            "migrations": migrations,
+            "spool": str(self.spool.path),
+            "spooled_records": self.spool.count(),
+        }
+
+
+# --------------------------------------------------------------------------- process hooks
+
+
+@atexit.register
+def _flush_all_at_exit() -> None:
+    for ledger in list(_LIVE):
+        with contextlib.suppress(Exception):  # exit must go on
+            ledger.close()
+
+
+def _after_fork_in_child() -> None:
+    # The writer thread does not survive fork, and the parent keeps writing what it queued.
+    for ledger in list(_LIVE):
+        ledger._queue = deque()
+        ledger._wake = threading.Event()
+        ledger._thread = None
+        ledger._write_lock = threading.RLock()
+        ledger._start_lock = threading.Lock()
+        if ledger._engine is not None:
+            ledger._engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

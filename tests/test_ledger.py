@@ -1,0 +1,392 @@
+"""The spend ledger: exact, idempotent, durable records on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from ledger_helpers import make_record, sqlite_url
+
+from azcost._ledger import Ledger
+from azcost._migrations import MIGRATIONS, create_ledger_engine, migrate, resolve_url
+from azcost.errors import LedgerError, LedgerWarning
+
+pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url
+
+
+def _count(url: str) -> int:
+    with Ledger(url) as ledger, ledger.read_engine().connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM azcost_calls").scalar_one())
+
+
+def _run_ids(url: str) -> set[str]:
+    with Ledger(url) as ledger:
+        return {rec.run_id for rec in ledger.iter_records()}
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@pytest.mark.parametrize("durability", ["async", "sync"])
+def test_records_read_back_exactly_as_written(ledger_url: str, durability: str) -> None:
+    records = [
+        make_record(i, total=f"0.0000{i + 1}78", metadata={"user": f"u{i % 3}", "n": i})
+        for i in range(50)
+    ]
+    records.append(make_record(99, model=None, total=None, unpriced_reason="unknown model"))
+    with Ledger(ledger_url, durability=durability) as ledger:  # type: ignore[arg-type]
+        for rec in records:
+            ledger.record(rec)
+        ledger.flush()
+        back = list(ledger.iter_records())
+    assert [r.to_dict() for r in back] == [r.to_dict() for r in records]
+
+
+def test_flush_commits_everything_recorded_before_it(ledger_url: str) -> None:
+    with Ledger(ledger_url, flush_interval=60) as ledger:
+        for i in range(300):
+            ledger.record(make_record(i))
+        ledger.flush()
+        assert _count(ledger_url) == 300
+
+
+def test_sync_record_is_committed_when_record_returns(ledger_url: str) -> None:
+    with Ledger(ledger_url, durability="sync") as ledger:
+        ledger.record(make_record(1))
+        assert _run_ids(ledger_url) == {"run-00000001"}
+
+
+def test_retried_write_never_duplicates(ledger_url: str) -> None:
+    with Ledger(ledger_url, durability="sync") as ledger:
+        ledger.record(make_record(1))
+        ledger.record(make_record(1, total="0.5"))  # same run id: the first write stands
+    with Ledger(ledger_url) as ledger:
+        ledger.record(make_record(1))
+    assert _count(ledger_url) == 1
+    with Ledger(ledger_url) as ledger:
+        assert [r.total_cost for r in ledger.iter_records()] == [Decimal("0.000078")]
+
+
+def test_closed_ledger_still_records_synchronously(ledger_url: str) -> None:
+    ledger = Ledger(ledger_url)
+    ledger.close()
+    ledger.record(make_record(7))
+    assert _run_ids(ledger_url) == {"run-00000007"}
+
+
+def test_costs_with_more_places_than_any_float_round_trip_exactly(ledger_url: str) -> None:
+    total = "0.000000000000000000000123456789012345678901"
+    with Ledger(ledger_url) as ledger:
+        ledger.record(make_record(1, total=total))
+        ledger.flush()
+        (rec,) = ledger.iter_records()
+    assert rec.total_cost == Decimal(total)
+
+
+def test_sqlite_stores_money_as_decimal_text_not_real(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with Ledger(sqlite_url(path), durability="sync") as ledger:
+        ledger.record(make_record(1, total="0.1"))
+    con = sqlite3.connect(path)
+    kind, value, pico = con.execute(
+        "SELECT typeof(total_cost), total_cost, total_cost_pico FROM azcost_calls"
+    ).fetchone()
+    con.close()
+    assert (kind, Decimal(value), pico) == ("text", Decimal("0.1"), 100_000_000_000)
+
+
+@pytest.mark.postgres
+def test_postgres_stores_money_as_numeric(pg_url: str) -> None:
+    with Ledger(pg_url, durability="sync") as ledger:
+        ledger.record(make_record(1))
+        with ledger.read_engine().connect() as conn:
+            kinds = set(
+                conn.exec_driver_sql(
+                    "SELECT data_type FROM information_schema.columns "
+                    "WHERE table_name = 'azcost_calls' AND table_schema = current_schema() "
+                    "AND column_name LIKE '%%_cost'"
+                ).scalars()
+            )
+    assert kinds == {"numeric"}
+
+
+def test_sqlite_ledger_runs_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with Ledger(sqlite_url(path), durability="sync") as ledger:
+        ledger.record(make_record(1))
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    con.close()
+
+
+# --------------------------------------------------------------------------- where
+
+
+def test_default_ledger_is_a_file_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZCOST_HOME", str(tmp_path / "home"))
+    assert resolve_url(None) == f"sqlite:///{tmp_path / 'home' / 'ledger.db'}"
+
+
+def test_xdg_data_home_is_used_without_azcost_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AZCOST_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert resolve_url(None) == f"sqlite:///{tmp_path / 'azcost' / 'ledger.db'}"
+
+
+def test_env_url_overrides_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZCOST_LEDGER_URL", sqlite_url(tmp_path / "elsewhere.db"))
+    assert Ledger().url == sqlite_url(tmp_path / "elsewhere.db")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u@127.0.0.1/db", "postgresql+psycopg://u@127.0.0.1/db"),
+        ("postgresql+psycopg://u@127.0.0.1/db", "postgresql+psycopg://u@127.0.0.1/db"),
+    ],
+)
+def test_postgresql_urls_use_psycopg_3(given: str, expected: str) -> None:
+    assert resolve_url(given) == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url://x"])
+def test_unsupported_url_is_a_ledger_error(url: str) -> None:
+    with pytest.raises(LedgerError, match="URL"):
+        Ledger(url)
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def _migration_names(url: str) -> list[str]:
+    with Ledger(url) as ledger, ledger.read_engine().connect() as conn:
+        sql = "SELECT name FROM azcost_migrations ORDER BY name"
+        return list(conn.exec_driver_sql(sql).scalars())
+
+
+def test_blank_database_gets_every_migration_in_order(ledger_url: str) -> None:
+    assert _migration_names(ledger_url) == [name for name, _ in MIGRATIONS]
+
+
+def test_first_schema_is_upgraded_keeping_its_records(ledger_url: str) -> None:
+    engine = create_ledger_engine(ledger_url)
+    assert migrate(engine, upto=1) == ["m001_calls"]
+    money = "NUMERIC" if engine.dialect.name == "postgresql" else "TEXT"
+    with engine.begin() as conn:  # a row as the first schema's writer stored it
+        conn.execute(
+            sa.text(
+                "INSERT INTO azcost_calls (run_id, ts, day, model, input_tokens, "
+                "cached_input_tokens, output_tokens, reasoning_tokens, audio_input_tokens, "
+                "audio_output_tokens, total_cost, currency, priced, usage_known, tags, "
+                "run_metadata) VALUES ('old-1', '2026-10-01T00:00:00.000000+00:00', "
+                f"'2026-10-01', 'gpt-35-turbo-0301', 31, 0, 8, 0, 0, 0, "
+                f"CAST('0.000078' AS {money}), 'USD', true, true, '[\"team:a\"]', "
+                "'{\"user\":\"bob\"}')"
+            )
+        )
+    engine.dispose()
+    assert _migration_names(ledger_url) == [name for name, _ in MIGRATIONS]
+    with Ledger(ledger_url) as ledger, ledger.read_engine().connect() as conn:
+        pico, labels = conn.exec_driver_sql(
+            "SELECT total_cost_pico, labels FROM azcost_calls WHERE run_id = 'old-1'"
+        ).one()
+    assert (pico, json.loads(labels)) == (78_000_000, {"team": "a", "user": "bob"})
+
+
+def test_migrations_run_once(ledger_url: str) -> None:
+    engine = create_ledger_engine(ledger_url)
+    try:
+        assert len(migrate(engine)) == len(MIGRATIONS)
+        assert migrate(engine) == []
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- outages
+
+
+def _record_all(ledger: Ledger, ids: range, *, flush: bool = False) -> None:
+    for i in ids:
+        ledger.record(make_record(i))
+    if flush:
+        ledger.flush()
+
+
+def _blocked_sqlite(tmp_path: Path) -> tuple[str, Path]:
+    """A SQLite URL whose directory is a plain file: every connection attempt fails."""
+    blocker = tmp_path / "blocked"
+    blocker.write_text("not a directory")
+    return sqlite_url(blocker / "ledger.db"), blocker
+
+
+def test_unreachable_database_spools_records_and_warns(tmp_path: Path) -> None:
+    url, _ = _blocked_sqlite(tmp_path)
+    ledger = Ledger(url, durability="sync")
+    with pytest.warns(LedgerWarning, match="replayed on the next successful write"):
+        _record_all(ledger, range(5))
+    assert ledger.spool.count() == 5
+    assert ledger.spool.path.is_relative_to(Path(os.environ["AZCOST_HOME"]))
+
+
+@pytest.mark.parametrize("durability", ["async", "sync"])
+def test_spooled_records_are_replayed_on_the_next_successful_write(
+    tmp_path: Path, durability: str
+) -> None:
+    url, blocker = _blocked_sqlite(tmp_path)
+    ledger = Ledger(url, durability=durability, retry_interval=0)  # type: ignore[arg-type]
+    with pytest.warns(LedgerWarning):
+        _record_all(ledger, range(5), flush=True)
+    blocker.unlink()
+    blocker.mkdir()  # the database is reachable again
+    ledger.record(make_record(5))
+    ledger.close()
+    assert _run_ids(url) == {f"run-{i:08d}" for i in range(6)}
+    assert ledger.spool.count() == 0
+
+
+def test_full_queue_spills_to_the_spool_and_another_writer_replays_it(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    tiny = Ledger(url, max_queue=0)
+    with pytest.warns(LedgerWarning, match="queue is full"):
+        _record_all(tiny, range(20))
+    assert tiny.spool.count() == 20
+    with Ledger(url, durability="sync") as other:
+        other.record(make_record(20))
+    assert _count(url) == 21
+
+
+def test_torn_spool_line_is_kept_aside_not_lost(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    ledger = Ledger(url, durability="sync")
+    ledger.spool.append([make_record(1)])
+    with open(ledger.spool.path, "a", encoding="utf-8") as f:
+        f.write('{"run_id": "torn", "timest')
+    ledger.record(make_record(2))
+    ledger.close()
+    assert _run_ids(url) == {"run-00000001", "run-00000002"}
+    assert "torn" in ledger.spool.path.with_suffix(".bad").read_text()
+
+
+# --------------------------------------------------------------------------- processes
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    from ledger_helpers import make_record
+    from azcost._ledger import Ledger
+
+    url, durability, start, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    ledger = Ledger(url, durability=durability)
+    for i in range(start, start + n):
+        ledger.record(make_record(i))
+        if durability == "sync":
+            print(make_record(i).run_id, flush=True)
+    # no flush or close: the atexit hook must commit what is queued
+    """
+)
+
+
+def _writer(url: str, durability: str, start: int, n: int, **kw: object) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    return subprocess.Popen(
+        [sys.executable, "-c", _WRITER, url, durability, str(start), str(n)],
+        env=env,
+        text=True,
+        **kw,  # type: ignore[call-overload]
+    )
+
+
+@pytest.mark.parametrize("durability", ["async", "sync"])
+def test_eight_processes_writing_one_ledger_lose_nothing(ledger_url: str, durability: str) -> None:
+    n = 150
+    procs = [
+        _writer(ledger_url, durability, k * n, n, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for k in range(8)
+    ]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, errors
+    assert not any("locked" in e or "Warning" in e for e in errors), errors
+    assert _count(ledger_url) == 8 * n
+
+
+def test_atexit_commits_queued_records(ledger_url: str) -> None:
+    proc = _writer(ledger_url, "async", 0, 500)
+    assert proc.wait() == 0
+    assert _count(ledger_url) == 500
+
+
+def test_kill_9_of_a_sync_writer_loses_no_acknowledged_record(ledger_url: str) -> None:
+    proc = _writer(ledger_url, "sync", 0, 100_000, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    acknowledged = [proc.stdout.readline().strip() for _ in range(40)]
+    os.kill(proc.pid, signal.SIGKILL)
+    acknowledged += proc.stdout.read().split()  # printed before the kill landed
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert set(acknowledged) <= _run_ids(ledger_url)
+
+
+# --------------------------------------------------------------------------- import/export
+
+
+def test_export_then_import_round_trips_exactly(ledger_url: str, tmp_path: Path) -> None:
+    records = [make_record(i, total=f"0.{i:04d}1") for i in range(30)]
+    with Ledger(ledger_url) as ledger:
+        for rec in records:
+            ledger.record(rec)
+    dump = tmp_path / "dump.jsonl"
+    with Ledger(ledger_url) as ledger:
+        dump.write_text("".join(r.to_json() + "\n" for r in ledger.iter_records()))
+    other = sqlite_url(tmp_path / "other.db")
+    with Ledger(other) as ledger:
+        assert ledger.import_jsonl(dump) == (30, 0)
+        assert ledger.import_jsonl(dump) == (0, 30)
+        assert [r.to_dict() for r in ledger.iter_records()] == [r.to_dict() for r in records]
+
+
+def test_import_bad_line_names_file_and_line_and_keeps_what_came_before(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.jsonl"
+    good = [make_record(i).to_json() for i in range(3)]
+    dump.write_text("\n".join([*good, '{"run_id": "x", "timestamp": "2026-11-02", "colour": 1}']))
+    url = sqlite_url(tmp_path / "ledger.db")
+    expected = rf"{dump}:4: unknown record fields: colour"
+    with Ledger(url) as ledger, pytest.raises(LedgerError, match=expected):
+        ledger.import_jsonl(dump)
+    assert _count(url) == 3
+
+
+def test_stats_counts_records_and_spend(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    with Ledger(url) as ledger:
+        for i in range(4):
+            ledger.record(make_record(i))
+        ledger.record(make_record(9, model=None, total=None))
+        stats = ledger.stats()
+    assert (stats["records"], stats["priced"], stats["unpriced"]) == (5, 4, 1)
+    assert stats["total_cost"] == {"USD": "0.000312"}
+    assert stats["first"].startswith("2026-11-02T12:00:00")
+    assert stats["spooled_records"] == 0
+
+
+def test_timestamps_are_stored_in_utc(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    paris = dt.timezone(dt.timedelta(hours=1))
+    with Ledger(url) as ledger:
+        ledger.record(make_record(1, when=dt.datetime(2026, 11, 2, 0, 30, tzinfo=paris)))
+        ledger.flush()
+        (rec,) = ledger.iter_records()
+    assert rec.timestamp == dt.datetime(2026, 11, 1, 23, 30, tzinfo=dt.timezone.utc)
