@@ -14,12 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -35,14 +31,13 @@ __all__ = [
     "ImportResult",
     "RetailRow",
     "Skipped",
-    "fetch_pages",
     "import_rows",
+    "parse_json",
     "read_pages",
     "rows_from_page",
 ]
 
 API_URL = "https://prices.azure.com/api/retail/prices"
-DEFAULT_FILTER = "startswith(productName, 'Azure OpenAI') and priceType eq 'Consumption'"
 _GLOBAL_TYPES = {DeploymentType.GLOBAL, DeploymentType.GLOBAL_BATCH}
 _UNITS = {
     "1k": Decimal(1000),
@@ -197,7 +192,7 @@ def rows_from_page(page: Any, source: str) -> list[RetailRow]:
     return rows
 
 
-def _parse_json(text: str, source: str) -> Any:
+def parse_json(text: str, source: str) -> Any:
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
@@ -215,7 +210,7 @@ def read_pages(paths: Sequence[str | Path]) -> tuple[list[RetailRow], list[str]]
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise RetailImportError(f"{path}: cannot read: {exc}") from exc
-        page = _parse_json(text, str(path))
+        page = parse_json(text, str(path))
         rows.extend(rows_from_page(page, str(path)))
         if isinstance(page, dict) and page.get("NextPageLink"):
             next_links += 1
@@ -225,76 +220,6 @@ def read_pages(paths: Sequence[str | Path]) -> tuple[list[RetailRow], list[str]]
             "every page given has a NextPageLink: the last page (and maybe others) is missing"
         )
     return rows, warnings
-
-
-# --------------------------------------------------------------------------- fetching
-
-
-def fetch_pages(
-    *,
-    api_url: str = API_URL,
-    currency: str = "USD",
-    filter_: str = DEFAULT_FILTER,
-    timeout: float = 30.0,
-    retries: int = 4,
-    backoff: float = 1.0,
-    max_pages: int = 1000,
-    sleep: Callable[[float], None] = time.sleep,
-) -> list[tuple[str, str, Any]]:
-    """Query the Retail Prices API, following ``NextPageLink``; return ``(url, text, page)``.
-
-    ``text`` is the response body as received (save it to re-import it later),
-    ``page`` the parsed JSON with ``Decimal`` numbers.
-
-    Each request has ``timeout`` seconds; HTTP 429 and 5xx answers and network
-    errors are retried up to ``retries`` times with exponential ``backoff``
-    (honouring ``Retry-After``). Other failures raise :class:`RetailImportError`.
-    """
-    query = urllib.parse.urlencode(
-        {"api-version": "2023-01-01-preview", "currencyCode": currency, "$filter": filter_},
-        quote_via=urllib.parse.quote,
-    )
-    url: str | None = f"{api_url}?{query}"
-    pages: list[tuple[str, str, Any]] = []
-    seen: set[str] = set()
-    while url:
-        if url in seen or len(pages) >= max_pages:
-            raise RetailImportError(f"{url}: paging does not end (page {len(pages) + 1})")
-        seen.add(url)
-        text = _get(url, timeout, retries, backoff, sleep)
-        page = _parse_json(text, url)
-        if not isinstance(page, dict):
-            raise RetailImportError(f"{url}: not a Retail Prices API response")
-        pages.append((url, text, page))
-        link = page.get("NextPageLink")
-        url = link if isinstance(link, str) and link else None
-    return pages
-
-
-def _get(
-    url: str, timeout: float, retries: int, backoff: float, sleep: Callable[[float], None]
-) -> str:
-    attempt = 0
-    while True:
-        attempt += 1
-        delay = backoff * 2 ** (attempt - 1)
-        try:
-            request = urllib.request.Request(url, headers={"Accept": "application/json"})
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                body: bytes = response.read()
-                return body.decode("utf-8")
-        except urllib.error.HTTPError as exc:
-            if (exc.code != 429 and exc.code < 500) or attempt > retries:
-                raise RetailImportError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-            after = exc.headers.get("Retry-After") if exc.headers else None
-            if after and after.strip().isdigit():
-                delay = min(float(after), 60.0)
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            if attempt > retries:
-                raise RetailImportError(
-                    f"{url}: request failed after {attempt} tries: {exc}"
-                ) from None
-        sleep(delay)
 
 
 # --------------------------------------------------------------------------- versions

@@ -15,7 +15,8 @@ import pytest
 
 import azcost
 from azcost._deployment_types import DeploymentType
-from azcost._retail import ImportResult, fetch_pages, import_rows, read_pages
+from azcost._retail import ImportResult, import_rows, read_pages
+from azcost._retailfetch import fetch_pages
 from azcost._tablefile import read_table
 from azcost.cli import main
 from azcost.errors import RetailImportError

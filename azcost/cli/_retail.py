@@ -90,7 +90,8 @@ def register(verbs: Any) -> None:
 
 def _rows(args: argparse.Namespace, currency: str) -> tuple[list[RetailRow], list[str], str]:
     """Rows from saved pages or the API, warnings, and a note naming where they came from."""
-    from .._retail import API_URL, fetch_pages, read_pages, rows_from_page
+    from .._retail import API_URL, read_pages, rows_from_page
+    from .._retailfetch import fetch_pages
 
     if args.fetch:
         if args.files:

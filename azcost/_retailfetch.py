@@ -1,0 +1,87 @@
+"""Querying the Azure Retail Prices API: paging, timeouts, bounded retries with backoff.
+
+Standard library only (``urllib``). Tests point ``api_url`` at a local server.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from ._retail import API_URL, parse_json
+from .errors import RetailImportError
+
+__all__ = ["DEFAULT_FILTER", "fetch_pages"]
+
+DEFAULT_FILTER = "startswith(productName, 'Azure OpenAI') and priceType eq 'Consumption'"
+
+
+def fetch_pages(
+    *,
+    api_url: str = API_URL,
+    currency: str = "USD",
+    filter_: str = DEFAULT_FILTER,
+    timeout: float = 30.0,
+    retries: int = 4,
+    backoff: float = 1.0,
+    max_pages: int = 1000,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[tuple[str, str, Any]]:
+    """Query the Retail Prices API, following ``NextPageLink``; return ``(url, text, page)``.
+
+    ``text`` is the response body as received (save it to re-import it later),
+    ``page`` the parsed JSON with ``Decimal`` numbers.
+
+    Each request has ``timeout`` seconds; HTTP 429 and 5xx answers and network
+    errors are retried up to ``retries`` times with exponential ``backoff``
+    (honouring ``Retry-After``). Other failures raise :class:`RetailImportError`.
+    """
+    query = urllib.parse.urlencode(
+        {"api-version": "2023-01-01-preview", "currencyCode": currency, "$filter": filter_},
+        quote_via=urllib.parse.quote,
+    )
+    url: str | None = f"{api_url}?{query}"
+    pages: list[tuple[str, str, Any]] = []
+    seen: set[str] = set()
+    while url:
+        if url in seen or len(pages) >= max_pages:
+            raise RetailImportError(f"{url}: paging does not end (page {len(pages) + 1})")
+        seen.add(url)
+        text = _get(url, timeout, retries, backoff, sleep)
+        page = parse_json(text, url)
+        if not isinstance(page, dict):
+            raise RetailImportError(f"{url}: not a Retail Prices API response")
+        pages.append((url, text, page))
+        link = page.get("NextPageLink")
+        url = link if isinstance(link, str) and link else None
+    return pages
+
+
+def _get(
+    url: str, timeout: float, retries: int, backoff: float, sleep: Callable[[float], None]
+) -> str:
+    attempt = 0
+    while True:
+        attempt += 1
+        delay = backoff * 2 ** (attempt - 1)
+        try:
+            request = urllib.request.Request(url, headers={"Accept": "application/json"})
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                body: bytes = response.read()
+                return body.decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            if (exc.code != 429 and exc.code < 500) or attempt > retries:
+                raise RetailImportError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+            after = exc.headers.get("Retry-After") if exc.headers else None
+            if after and after.strip().isdigit():
+                delay = min(float(after), 60.0)
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            if attempt > retries:
+                raise RetailImportError(
+                    f"{url}: request failed after {attempt} tries: {exc}"
+                ) from None
+        sleep(delay)

@@ -1,0 +1,149 @@
+"""``azcost pricing update``: imported prices appended as new periods, history never rewritten."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import azcost
+from azcost._pricediff import bump_version, merge_import
+from azcost._retail import import_rows, read_pages
+from azcost._tablefile import dump_table, read_table
+from azcost.cli import main
+
+DATA = Path(__file__).parent / "data" / "retail"
+PAGES = [str(DATA / "page1.json"), str(DATA / "page2.json")]
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    """A copy of the fixture table to update."""
+    path = tmp_path / "table.yaml"
+    shutil.copy(DATA / "table.yaml", path)
+    return path
+
+
+def _update(table: Path, *extra: str) -> int:
+    return main(["pricing", "update", str(table), "--from", *PAGES, *extra])
+
+
+def test_update_appends_changed_prices_as_new_periods(
+    table: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = read_table(table).file
+    assert _update(table) == 0
+    after = read_table(table).file
+    (series,) = after.models["gpt-35-turbo-0125"].prices
+    assert [p.effective_from for p in series.periods] == [dt.date(2024, 1, 25), dt.date(2025, 9, 1)]
+    assert series.periods[0] == before.models["gpt-35-turbo-0125"].prices[0].periods[0]
+    assert series.periods[1].input_per_mtok == Decimal("0.55")
+    today = dt.datetime.now(dt.timezone.utc).date()
+    assert series.periods[1].source == f"azure-retail-{today.isoformat()}"
+    out = capsys.readouterr().out
+    assert "input_per_mtok 0.5 -> 0.55  (+10.00%)" in out
+
+
+def test_updated_table_loads_and_prices_with_the_new_rates(table: Path) -> None:
+    _update(table)
+    t = azcost.load_pricing(table)
+    cost = t.cost(
+        "gpt-35-turbo-0125", input_tokens=1000, output_tokens=1000, at=dt.date(2025, 10, 1)
+    )
+    assert cost.total == Decimal("0.0022")  # 1000 * 0.55/1M + 1000 * 1.65/1M
+    old = t.cost("gpt-35-turbo-0125", input_tokens=1000, output_tokens=1000, at=dt.date(2025, 1, 1))
+    assert old.total == Decimal("0.0020")
+
+
+def test_history_is_never_rewritten(table: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the table says 10.00 output from 2024-08-06; the import's older-dated rows say otherwise
+    table.write_text(table.read_text().replace("output_per_mtok: 10.00\n            source: test\n"
+                                               "      - deployment_type: data-zone",
+                                               "output_per_mtok: 9.00\n            source: test\n"
+                                               "      - deployment_type: data-zone", 1))
+    before = read_table(table).file.models["gpt-4o-2024-08-06"].prices[0].periods
+    _update(table)
+    after = read_table(table).file.models["gpt-4o-2024-08-06"].prices[0].periods
+    assert after[: len(before)] == before
+    assert "history is never rewritten" in capsys.readouterr().out
+
+
+def test_same_rates_change_nothing_and_keep_the_version(
+    table: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _update(table)
+    text = table.read_text()
+    assert _update(table) == 0
+    assert table.read_text() == text
+    assert "up to date; nothing written" in capsys.readouterr().out
+
+
+def test_dry_run_prints_the_diff_and_writes_nothing(
+    table: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = table.read_text()
+    assert _update(table, "--dry-run") == 0
+    assert table.read_text() == text
+    out = capsys.readouterr().out
+    assert "rates changed" in out
+    assert "dry run" in out
+
+
+def test_new_series_are_added(table: Path) -> None:
+    _update(table)
+    entry = read_table(table).file.models["gpt-4.1-2025-04-14"]
+    assert [s.deployment_type.value for s in entry.prices] == ["global", "regional"]
+
+
+def test_header_comment_and_canonical_format_are_kept(table: Path) -> None:
+    _update(table)
+    doc = read_table(table)
+    assert doc.header.startswith("# Test table for the retail import")
+    assert table.read_text() == dump_table(doc.file, doc.header)
+    assert "version: 0301\n" in table.read_text()  # not 301, not quoted
+
+
+def test_version_is_bumped_to_today() -> None:
+    assert bump_version("2026.01.01", dt.date(2026, 11, 25)) == "2026.11.25"
+    assert bump_version("2026.11.25", dt.date(2026, 11, 25)) == "2026.11.25.1"
+    assert bump_version("2026.11.25.1", dt.date(2026, 11, 25)) == "2026.11.25.2"
+
+
+def test_import_source_is_added_once(table: Path) -> None:
+    t = read_table(table).file
+    rows, _ = read_pages(PAGES)
+    imported = import_rows(rows, t.models, retrieved_on=dt.date(2026, 2, 2)).file
+    merged = merge_import(t, imported, today=dt.date(2026, 2, 2)).file
+    assert set(merged.sources) == {"test", "azure-retail-2026-02-02"}
+    again = merge_import(merged, imported, today=dt.date(2026, 2, 2))
+    assert again.appended == 0
+    assert set(again.file.sources) == set(merged.sources)
+
+
+def test_json_report(table: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _update(table, "--format", "json", "--dry-run")
+    data = json.loads(capsys.readouterr().out)
+    assert data["written"] is False
+    assert data["appended"] == 2
+    assert data["diff"]["changed"]
+
+
+def test_a_failing_write_leaves_the_table_untouched(
+    table: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import azcost._tablefile as tf
+
+    text = table.read_text()
+
+    def broken(path: Path) -> None:
+        raise azcost.PricingFileError("refused", path=path)
+
+    real = tf.write_atomic
+    monkeypatch.setattr(tf, "write_atomic", lambda p, t, check=None: real(p, t, check=broken))
+    assert _update(table) == 2
+    assert table.read_text() == text
+    assert [p.name for p in table.parent.iterdir()] == ["table.yaml"]
