@@ -121,3 +121,41 @@ def test_token_counts_default_to_an_estimate_of_the_text() -> None:
 def test_cached_tokens_beyond_the_prompt_are_refused() -> None:
     with pytest.raises(ValueError, match="exceed"):
         FakeAzureChatModel(input_tokens=3, cached_tokens=4).invoke("hi")
+
+
+BLOCK_OPENAI = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("langchain_openai", "openai", "langchain_community"):
+            raise ImportError(f"{name} is blocked: base dependencies only")
+sys.meta_path.insert(0, Block())
+from azcost.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_demo_runs_on_base_dependencies_and_prices_per_version(fmt: str) -> None:
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCK_OPENAI, "demo", "--format", fmt],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    if fmt == "text":
+        assert "gpt-35-turbo 0301, stream" in proc.stdout
+        assert "unpriced" in proc.stdout
+        return
+    data = json.loads(proc.stdout)
+    example = [c for c in data["calls"] if c["call"].startswith("gpt-35-turbo 0301")]
+    assert [c["mode"] for c in example] == ["invoke", "stream", "batch", "ainvoke"]
+    assert {c["cost"] for c in example} == {"0.000078"}
+    assert data["by_model"]["gpt-4o-2024-08-06"]["cached_tokens"] == 400
+    assert data["unpriced_requests"] == 1

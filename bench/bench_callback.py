@@ -1,0 +1,167 @@
+"""The cost handler's own work per call, beside LangChain's handlers, in one run.
+
+Times ``on_chat_model_start`` + ``on_llm_end`` (with usage) for one realistic Azure
+call — the events LangChain delivers to a handler for every model call — for:
+
+- azcost ``CostCallbackHandler`` (no ledger): tokens + exact Decimal cost per version;
+- langchain-community ``OpenAICallbackHandler`` (the anchor): tokens + float cost;
+- langchain-core ``UsageMetadataCallbackHandler``: tokens per model, no cost.
+
+Handlers that do not implement ``on_chat_model_start`` get ``on_llm_start`` (what
+LangChain's manager falls back to). Run: ``.venv/bin/python bench/bench_callback.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackHandler
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, LLMResult
+
+import azcost
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from langchain_community.callbacks.openai_info import OpenAICallbackHandler
+
+SERIALIZED: dict[str, Any] = {
+    "lc": 1,
+    "type": "constructor",
+    "id": ["langchain", "chat_models", "azure_openai", "AzureChatOpenAI"],
+    "kwargs": {
+        "openai_api_key": {"lc": 1, "type": "secret", "id": ["AZURE_OPENAI_API_KEY"]},
+        "stream_usage": True,
+        "azure_endpoint": "https://example.openai.azure.com",
+        "deployment_name": "gpt-35-turbo",
+        "openai_api_version": "2023-06-01-preview",
+        "model_version": "0301",
+        "openai_api_type": "azure",
+    },
+    "name": "AzureChatOpenAI",
+}
+INVOCATION_PARAMS: dict[str, Any] = {
+    "model": "gpt-3.5-turbo",
+    "model_name": "gpt-3.5-turbo",
+    "stream": False,
+    "azure_deployment": "gpt-35-turbo",
+    "_type": "azure-openai-chat",
+    "stop": None,
+}
+METADATA: dict[str, Any] = {
+    "ls_provider": "azure",
+    "ls_model_name": "gpt-35-turbo",
+    "ls_model_type": "chat",
+    "ls_temperature": None,
+}
+MESSAGES = [[SystemMessage("You are a helpful assistant."), HumanMessage("Hello!")]]
+PROMPTS = ["System: You are a helpful assistant.\nHuman: Hello!"]
+USAGE: Any = {
+    "input_tokens": 31,
+    "output_tokens": 8,
+    "total_tokens": 39,
+    "input_token_details": {"audio": 0, "cache_read": 0},
+    "output_token_details": {"audio": 0, "reasoning": 0},
+}
+RESULT = LLMResult(
+    generations=[
+        [
+            ChatGeneration(
+                message=AIMessage(
+                    "Hello! How can I help you today?",
+                    usage_metadata=USAGE,
+                    response_metadata={
+                        "token_usage": {"prompt_tokens": 31, "completion_tokens": 8, "total_tokens": 39},
+                        "model_name": "gpt-35-turbo-0301",
+                        "finish_reason": "stop",
+                    },
+                ),
+                generation_info={"finish_reason": "stop"},
+            )
+        ]
+    ],
+    llm_output={
+        "token_usage": {"prompt_tokens": 31, "completion_tokens": 8, "total_tokens": 39},
+        "model_name": "gpt-35-turbo-0301",
+    },
+)
+
+
+def one_call(handler: BaseCallbackHandler) -> Callable[[uuid.UUID], None]:
+    """Start + end of one call, as the callback manager delivers them."""
+    implements_chat = type(handler).on_chat_model_start is not BaseCallbackHandler.on_chat_model_start
+    end = handler.on_llm_end
+    if implements_chat:
+        start_chat = handler.on_chat_model_start
+
+        def call(run_id: uuid.UUID) -> None:
+            start_chat(
+                SERIALIZED, MESSAGES, run_id=run_id, parent_run_id=None, tags=[],
+                metadata=METADATA, invocation_params=INVOCATION_PARAMS, batch_size=1,
+            )
+            end(RESULT, run_id=run_id, parent_run_id=None, tags=[])
+    else:
+        start = handler.on_llm_start
+
+        def call(run_id: uuid.UUID) -> None:
+            start(
+                SERIALIZED, PROMPTS, run_id=run_id, parent_run_id=None, tags=[],
+                metadata=METADATA, invocation_params=INVOCATION_PARAMS, batch_size=1,
+            )
+            end(RESULT, run_id=run_id, parent_run_id=None, tags=[])
+
+    return call
+
+
+def time_per_call(make: Callable[[], BaseCallbackHandler], n: int, repeats: int) -> float:
+    """Best of ``repeats`` runs of ``n`` calls, in microseconds per call."""
+    run_ids = [uuid.uuid4() for _ in range(n)]
+    best = float("inf")
+    for _ in range(repeats):
+        call = one_call(make())
+        gc.collect()
+        t0 = time.perf_counter_ns()
+        for run_id in run_ids:
+            call(run_id)
+        best = min(best, (time.perf_counter_ns() - t0) / n / 1000)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=50_000, help="calls per run (default 50000)")
+    parser.add_argument("--repeats", type=int, default=7, help="runs per handler; best is kept")
+    args = parser.parse_args()
+
+    table = azcost.load_pricing()
+    ours = azcost.CostCallbackHandler(table)
+    check = one_call(ours)
+    check(uuid.uuid4())
+    assert ours.total_cost == azcost.load_pricing().cost(
+        "gpt-35-turbo-0301", input_tokens=31, output_tokens=8
+    ).total, ours.summary()
+
+    contenders: list[tuple[str, Callable[[], BaseCallbackHandler]]] = [
+        ("azcost CostCallbackHandler", lambda: azcost.CostCallbackHandler(table)),
+        ("langchain-community OpenAICallbackHandler", OpenAICallbackHandler),
+        ("langchain-core UsageMetadataCallbackHandler", UsageMetadataCallbackHandler),
+    ]
+    results: dict[str, float] = {name: float("inf") for name, _ in contenders}
+    for _ in range(2):  # interleaved rounds: drift hits every handler alike
+        for name, make in contenders:
+            results[name] = min(results[name], time_per_call(make, args.n, args.repeats))
+    anchor = results["langchain-community OpenAICallbackHandler"]
+    print(f"handler work per call (start + end with usage), best of {2 * args.repeats} x {args.n}")
+    print(f"{'handler':<45} {'us/call':>8} {'vs OpenAICallbackHandler':>26}")
+    for name, _ in contenders:
+        print(f"{name:<45} {results[name]:>8.2f} {results[name] / anchor:>25.2f}x")
+
+
+if __name__ == "__main__":
+    main()
