@@ -223,6 +223,7 @@ def _run_update(args: argparse.Namespace) -> int:
     diff = diff_files(table.file, merged.file)
     if diff.empty:
         merged.file = table.file  # nothing to record: keep the version
+        diff.new_version = table.file.version
     if args.format == "json":
         data = {
             "table": args.table,
