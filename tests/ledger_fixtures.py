@@ -9,11 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
-
-def sqlite_url(path: Path) -> str:
-    """A SQLite URL for a file."""
-    return f"sqlite:///{path}"
+from ledger_helpers import sqlite_url
 
 
 def _postgres_base() -> str:

@@ -51,5 +51,3 @@ def make_record(
 def sqlite_url(path: Path) -> str:
     """A SQLite URL for a file."""
     return f"sqlite:///{path}"
-
-
