@@ -211,6 +211,7 @@ def _compile(parsed: PricingFile, path: str) -> CompiledFile:
             e.retired_on,
             series,
             path,
+            e.note,
         )
     return CompiledFile(path, parsed.version, parsed.currency, parsed.description, sources, models)
 
@@ -254,6 +255,7 @@ def _to_cache(f: CompiledFile) -> dict[str, Any]:
                 "default_for_base": m.default_for_base,
                 "default_deployment_type": m.default_deployment_type.value,
                 "retired_on": None if m.retired_on is None else m.retired_on.isoformat(),
+                "note": m.note,
                 "prices": [
                     [s.deployment_type.value, s.region, [period(p) for p in s.periods]]
                     for s in m.prices
@@ -309,6 +311,7 @@ def _from_cache(data: dict[str, Any], path: str) -> CompiledFile:
             None if retired is None else day(retired),
             series,
             path,
+            m["note"],
         )
     return CompiledFile(
         path, data["version"], data["currency"], data["description"], sources, models

@@ -116,6 +116,8 @@ class ModelInfo(NamedTuple):
     """Price series per deployment type (and region)."""
     file: str
     """Path of the file the entry came from."""
+    note: str | None = None
+    """Why the entry is as it is."""
 
 
 class CompiledFile(NamedTuple):

@@ -148,6 +148,8 @@ class ModelEntry(BaseModel):
     """Deployment type used when the caller names none."""
     retired_on: Date | None = None
     """Date Azure retired this version; its prices stay so old usage can be audited."""
+    note: str | None = None
+    """Why this entry is as it is: the default-version choice, where dates come from."""
     prices: list[PriceSeries] = Field(min_length=1)
     """One price series per deployment type (and region where prices differ)."""
 

@@ -162,6 +162,8 @@ def _model_lines(name: str, m: ModelEntry) -> list[str]:
     lines.append(f"    default_deployment_type: {m.default_deployment_type.value}")
     if m.retired_on is not None:
         lines.append(f"    retired_on: {m.retired_on.isoformat()}")
+    if m.note is not None:
+        lines.append(f"    note: {_quoted(m.note)}")
     lines.append("    prices:")
     for series in sorted(m.prices, key=series_sort_key):
         lines.append(f"      - deployment_type: {series.deployment_type.value}")
