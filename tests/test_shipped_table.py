@@ -94,3 +94,11 @@ def test_each_base_has_at_most_one_default_version() -> None:
             assert info.base not in defaults, (name, defaults.get(info.base))
             defaults[info.base] = name
     assert defaults["gpt-4o"].startswith("gpt-4o-")
+
+
+def test_shipped_table_is_in_canonical_form_so_update_loses_nothing() -> None:
+    from azcost._tablefile import dump_table, read_table
+
+    path = azcost.shipped_pricing_paths()[0]
+    doc = read_table(path)
+    assert dump_table(doc.file, doc.header) == path.read_text(encoding="utf-8")
