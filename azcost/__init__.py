@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     AzcostError,
     BudgetExceededError,
+    DeploymentsFileError,
     InvalidUsageError,
     LedgerError,
     NoPriceError,
@@ -19,6 +20,7 @@ from .errors import (
     RetailImportError,
     UnknownDeploymentTypeError,
     UnknownModelError,
+    UnpricedCallWarning,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ __all__ = [
     "Cost",
     "CostCallbackHandler",
     "DeploymentType",
+    "DeploymentsFileError",
     "InvalidUsageError",
     "Ledger",
     "LedgerError",
@@ -51,6 +54,7 @@ __all__ = [
     "RetailImportError",
     "UnknownDeploymentTypeError",
     "UnknownModelError",
+    "UnpricedCallWarning",
     "__version__",
     "get_cost_callback",
     "get_openai_callback",

@@ -77,7 +77,11 @@ RESULT = LLMResult(
                     "Hello! How can I help you today?",
                     usage_metadata=USAGE,
                     response_metadata={
-                        "token_usage": {"prompt_tokens": 31, "completion_tokens": 8, "total_tokens": 39},
+                        "token_usage": {
+                            "prompt_tokens": 31,
+                            "completion_tokens": 8,
+                            "total_tokens": 39,
+                        },
                         "model_name": "gpt-35-turbo-0301",
                         "finish_reason": "stop",
                     },
@@ -95,15 +99,23 @@ RESULT = LLMResult(
 
 def one_call(handler: BaseCallbackHandler) -> Callable[[uuid.UUID], None]:
     """Start + end of one call, as the callback manager delivers them."""
-    implements_chat = type(handler).on_chat_model_start is not BaseCallbackHandler.on_chat_model_start
+    implements_chat = (
+        type(handler).on_chat_model_start is not BaseCallbackHandler.on_chat_model_start
+    )
     end = handler.on_llm_end
     if implements_chat:
         start_chat = handler.on_chat_model_start
 
         def call(run_id: uuid.UUID) -> None:
             start_chat(
-                SERIALIZED, MESSAGES, run_id=run_id, parent_run_id=None, tags=[],
-                metadata=METADATA, invocation_params=INVOCATION_PARAMS, batch_size=1,
+                SERIALIZED,
+                MESSAGES,
+                run_id=run_id,
+                parent_run_id=None,
+                tags=[],
+                metadata=METADATA,
+                invocation_params=INVOCATION_PARAMS,
+                batch_size=1,
             )
             end(RESULT, run_id=run_id, parent_run_id=None, tags=[])
     else:
@@ -111,8 +123,14 @@ def one_call(handler: BaseCallbackHandler) -> Callable[[uuid.UUID], None]:
 
         def call(run_id: uuid.UUID) -> None:
             start(
-                SERIALIZED, PROMPTS, run_id=run_id, parent_run_id=None, tags=[],
-                metadata=METADATA, invocation_params=INVOCATION_PARAMS, batch_size=1,
+                SERIALIZED,
+                PROMPTS,
+                run_id=run_id,
+                parent_run_id=None,
+                tags=[],
+                metadata=METADATA,
+                invocation_params=INVOCATION_PARAMS,
+                batch_size=1,
             )
             end(RESULT, run_id=run_id, parent_run_id=None, tags=[])
 
@@ -143,9 +161,10 @@ def main() -> None:
     ours = azcost.CostCallbackHandler(table)
     check = one_call(ours)
     check(uuid.uuid4())
-    assert ours.total_cost == azcost.load_pricing().cost(
-        "gpt-35-turbo-0301", input_tokens=31, output_tokens=8
-    ).total, ours.summary()
+    assert (
+        ours.total_cost
+        == azcost.load_pricing().cost("gpt-35-turbo-0301", input_tokens=31, output_tokens=8).total
+    ), ours.summary()
 
     contenders: list[tuple[str, Callable[[], BaseCallbackHandler]]] = [
         ("azcost CostCallbackHandler", lambda: azcost.CostCallbackHandler(table)),
