@@ -15,13 +15,12 @@ are listed with a reason, never counted as a silent zero.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -33,21 +32,21 @@ from langchain_core.outputs import LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
 from ._deployments import Deployment, DeploymentsSource, load_deployments
+from ._identity import Identity, identify
 from ._money import money_str
 from ._pricing import Cost, PricingTable
 from ._record import CallRecord
-from ._resolve import MatchKind
+from ._tally import ModelUsage, UnpricedCall, build_record, render_summary
 from .errors import (
     AzcostError,
     BudgetExceededError,
     InvalidUsageError,
     NoPriceError,
-    UnknownModelError,
     UnpricedCallWarning,
 )
 
 if TYPE_CHECKING:
-    from ._deployment_types import DeploymentType
+    pass
 
 __all__ = [
     "CostCallbackHandler",
@@ -77,95 +76,6 @@ class LedgerLike(Protocol):
 
     def close(self) -> None:
         """Flush and release resources."""
-
-
-@dataclass(slots=True)
-class ModelUsage:
-    """Requests, tokens and exact cost of one canonical model version."""
-
-    requests: int = 0
-    """Calls priced as this model."""
-    prompt_tokens: int = 0
-    """Input tokens, cached included."""
-    prompt_tokens_cached: int = 0
-    """Input tokens read from the cache."""
-    completion_tokens: int = 0
-    """Output tokens, reasoning included."""
-    reasoning_tokens: int = 0
-    """Reasoning tokens (part of completion_tokens)."""
-    audio_input_tokens: int = 0
-    """Audio input tokens."""
-    audio_output_tokens: int = 0
-    """Audio output tokens."""
-    total_cost: Decimal = _ZERO
-    """Exact cost."""
-
-    @property
-    def total_tokens(self) -> int:
-        """Input plus output tokens."""
-        return self.prompt_tokens + self.completion_tokens
-
-
-@dataclass(frozen=True, slots=True)
-class UnpricedCall:
-    """A call that could not be priced, and why."""
-
-    run_id: str
-    """LangChain run id."""
-    reason: str
-    """Why it could not be priced."""
-    reported_model: str | None
-    """Model name the response or client reported."""
-    model: str | None
-    """Canonical model, when the name resolved but no price applied."""
-    deployment: str | None
-    """Azure deployment name, when known."""
-    usage_known: bool
-    """False when the call reported no token usage."""
-    prompt_tokens: int
-    """Input tokens reported (0 when unknown)."""
-    completion_tokens: int
-    """Output tokens reported (0 when unknown)."""
-
-
-class _Identity:
-    """What a (deployment, version, names) combination resolves to; cached."""
-
-    __slots__ = ("deployment_type", "error", "match", "model", "region", "version")
-
-    def __init__(
-        self,
-        model: str | None,
-        match: MatchKind | None,
-        version: str | None,
-        deployment_type: DeploymentType | None = None,
-        region: str | None = None,
-        error: AzcostError | None = None,
-    ) -> None:
-        self.model = model
-        self.match = match
-        self.version = version
-        self.deployment_type = deployment_type
-        self.region = region
-        self.error = error
-
-
-def _undouble(name: str, version: str | None) -> str:
-    """Undo LangChain's second append: ``gpt-4o-2024-08-06-2024-08-06`` -> ``gpt-4o-2024-08-06``."""
-    if version:
-        twice = f"-{version}-{version}"
-        while name.endswith(twice):
-            name = name[: -len(version) - 1]
-    return name
-
-
-def _json_safe(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    if not metadata:
-        return {}
-    return {
-        str(k): v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
-        for k, v in metadata.items()
-    }
 
 
 def _load_table(pricing: PricingTable | str | Path | Sequence[str | Path] | None) -> PricingTable:
@@ -246,7 +156,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         self._runs: dict[
             UUID, tuple[Mapping[str, Any] | None, list[str] | None, Mapping[str, Any] | None]
         ] = {}
-        self._identities: dict[tuple[str | None, ...], _Identity] = {}
+        self._identities: dict[tuple[str | None, ...], Identity] = {}
 
     # ------------------------------------------------------------------ events
 
@@ -378,7 +288,15 @@ class CostCallbackHandler(BaseCallbackHandler):
             key = (deployment, version, ls_model, kw_model, reported)
             ident = self._identities.get(key)
             if ident is None:
-                ident = self._identify(deployment, version, ls_model, kw_model, reported)
+                ident = identify(
+                    self.pricing,
+                    self.deployments,
+                    deployment,
+                    version,
+                    ls_model,
+                    kw_model,
+                    reported,
+                )
                 if len(self._identities) < _IDENTITY_CACHE_MAX:
                     self._identities[key] = ident
             cost: Cost | None = None
@@ -440,7 +358,7 @@ class CostCallbackHandler(BaseCallbackHandler):
                         )
                     )
             if self.ledger is not None:
-                self._record(
+                rec = build_record(
                     run_id,
                     tags,
                     metadata,
@@ -451,7 +369,15 @@ class CostCallbackHandler(BaseCallbackHandler):
                     error,
                     known,
                     (prompt, cached, completion, reasoning, audio_in, audio_out),
+                    currency=self.pricing.currency,
+                    pricing_version=self.pricing.version,
                 )
+                try:
+                    self.ledger.record(rec)
+                except Exception as exc:  # a ledger never breaks the call
+                    if self.strict:
+                        raise
+                    logger.warning("azcost: ledger refused run %s: %r", run_id, exc)
             if error is not None and self.on_unknown != "ignore":
                 if self.on_unknown == "raise":
                     deliberate = deliberate or error
@@ -461,183 +387,22 @@ class CostCallbackHandler(BaseCallbackHandler):
                     )
         return deliberate
 
-    def _identify(
-        self,
-        deployment: str | None,
-        version: str | None,
-        ls_model: str | None,
-        kw_model: str | None,
-        reported: str | None,
-    ) -> _Identity:
-        """Resolve the model of a call, most reliable source first."""
-        table = self.pricing
-        mapped = self.deployments.get(deployment) if deployment else None
-        if mapped is not None:
-            try:
-                res = table.resolve(mapped.model, mapped.model_version)
-            except UnknownModelError as exc:
-                return _Identity(None, None, mapped.model_version, error=exc)
-            return _Identity(
-                res.model,
-                MatchKind.DEPLOYMENT,
-                mapped.model_version,
-                mapped.deployment_type,
-                mapped.region,
-            )
-        names: list[str] = []
-        if reported:
-            names.append(_undouble(reported, version))
-        for name in (ls_model, kw_model, deployment):
-            if name and name not in names:
-                names.append(name)
-        if not names:
-            return _Identity(
-                None,
-                None,
-                version,
-                error=UnknownModelError(
-                    "", detail="no model name reported and no deployment known"
-                ),
-            )
-        if version:
-            for name in names:
-                try:
-                    res = table.resolve(name, version)
-                except UnknownModelError:
-                    continue
-                return _Identity(res.model, res.match, version)
-        fallback = None
-        for name in names:
-            try:
-                res = table.resolve(name)
-            except UnknownModelError:
-                continue
-            if res.match is not MatchKind.BASE_DEFAULT:
-                # the name carries its own version: what the service says ran
-                return _Identity(res.model, res.match, version)
-            if fallback is None and not version:
-                fallback = res
-        if fallback is not None:
-            return _Identity(fallback.model, fallback.match, version)
-        try:
-            table.resolve(names[0], version)
-        except UnknownModelError as exc:
-            return _Identity(None, None, version, error=exc)
-        raise AssertionError("unreachable: resolution failed above")  # pragma: no cover
-
-    def _record(
-        self,
-        run_id: UUID,
-        tags: list[str] | None,
-        metadata: Mapping[str, Any] | None,
-        deployment: str | None,
-        reported: str | None,
-        ident: _Identity,
-        cost: Cost | None,
-        error: Exception | None,
-        known: bool,
-        tokens: tuple[int, int, int, int, int, int],
-    ) -> None:
-        prompt, cached, completion, reasoning, audio_in, audio_out = tokens
-        common: dict[str, Any] = {
-            "run_id": str(run_id),
-            "timestamp": dt.datetime.now(dt.timezone.utc),
-            "deployment": deployment,
-            "reported_model": reported,
-            "model": ident.model,
-            "model_version": ident.version,
-            "region": ident.region,
-            "match": ident.match.value if ident.match is not None else None,
-            "input_tokens": prompt,
-            "cached_input_tokens": cached,
-            "output_tokens": completion,
-            "reasoning_tokens": reasoning,
-            "audio_input_tokens": audio_in,
-            "audio_output_tokens": audio_out,
-            "currency": self.pricing.currency,
-            "pricing_version": self.pricing.version,
-            "usage_known": known,
-            "tags": tuple(tags or ()),
-            "metadata": _json_safe(metadata),
-        }
-        if cost is not None:
-            rec = CallRecord(
-                **common,
-                deployment_type=cost.deployment_type.value,
-                input_cost=cost.input_cost,
-                cached_input_cost=cost.cached_input_cost,
-                output_cost=cost.output_cost,
-                audio_input_cost=cost.audio_input_cost,
-                audio_output_cost=cost.audio_output_cost,
-                total_cost=cost.total,
-                price_effective_from=cost.period.effective_from,
-                priced=True,
-            )
-        else:
-            dtype = ident.deployment_type
-            rec = CallRecord(
-                **common,
-                deployment_type=dtype.value if dtype is not None else None,
-                priced=False,
-                unpriced_reason=str(error),
-            )
-        try:
-            self.ledger.record(rec)  # type: ignore[union-attr]  # checked by the caller
-        except Exception as exc:  # a ledger never breaks the call
-            if self.strict:
-                raise
-            logger.warning("azcost: ledger refused run %s: %r", run_id, exc)
-
     # ------------------------------------------------------------------ display
 
     def summary(self) -> str:
         """A plain-text table: requests, tokens and cost per model version, then unpriced calls."""
-        header = (
-            "model",
-            "requests",
-            "input",
-            "cached",
-            "output",
-            "reasoning",
-            f"cost ({self.pricing.currency})",
-        )
         with self._lock:
-            rows = [
-                (
-                    name,
-                    str(u.requests),
-                    str(u.prompt_tokens),
-                    str(u.prompt_tokens_cached),
-                    str(u.completion_tokens),
-                    str(u.reasoning_tokens),
-                    money_str(u.total_cost),
-                )
-                for name, u in sorted(self.by_model.items())
-            ]
+            by_model = {k: replace(v) for k, v in self.by_model.items()}
             unpriced = list(self.unpriced_requests)
-            total = (
-                "total",
-                str(self.successful_requests),
-                str(self.prompt_tokens),
-                str(self.prompt_tokens_cached),
-                str(self.completion_tokens),
-                str(self.reasoning_tokens),
-                money_str(self.total_cost),
+            totals = (
+                self.successful_requests,
+                self.prompt_tokens,
+                self.prompt_tokens_cached,
+                self.completion_tokens,
+                self.reasoning_tokens,
+                self.total_cost,
             )
-        table = [header, *rows, total]
-        widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-
-        def line(row: Sequence[str]) -> str:
-            return "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            ).rstrip()
-
-        out = [line(header), *(line(r) for r in rows), line(total)]
-        if unpriced:
-            out.append(f"unpriced: {len(unpriced)} call(s)")
-            out.extend(f"  {u.reported_model or u.deployment or '?'}: {u.reason}" for u in unpriced)
-        return "\n".join(out)
+        return render_summary(self.pricing.currency, by_model, unpriced, totals)
 
     def __repr__(self) -> str:
         lines = [

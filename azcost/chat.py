@@ -18,7 +18,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
-from ._callback import _undouble
+from ._identity import undouble
 from ._resolve import join_version
 
 try:
@@ -36,7 +36,7 @@ class AzureChatOpenAI(_AzureChatOpenAI):
         version = self.model_version
         if not version or not isinstance(name, str) or not name:
             return name
-        return join_version(_undouble(name, version), version)
+        return join_version(undouble(name, version), version)
 
     def _fix_result(self, result: ChatResult) -> ChatResult:
         if result.llm_output and "model_name" in result.llm_output:
