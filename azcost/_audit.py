@@ -1,9 +1,10 @@
 """Spend audits over the ledger: grouped, exact totals, re-pricing, table/CSV/JSON/HTML.
 
-Totals are exact. PostgreSQL sums its NUMERIC column. SQLite sums the integer
-``total_cost_pico`` column (see :mod:`azcost._migrations`) and adds, from the decimal
-text, the rare rows whose total is not a whole number of 1e-12 units; if an integer
-sum would overflow 64 bits, the whole cost sum is done in Python with ``Decimal``.
+Totals are exact. PostgreSQL sums its NUMERIC column. SQLite reads its daily rollup
+(or, for ``tag:KEY``, the calls table) and sums integer 1e-12 units (see
+:mod:`azcost._migrations`), then adds from the decimal text the rare rows whose total
+is not a whole number of 1e-12 units; if an integer sum overflows 64 bits, the costs
+are added in Python with ``Decimal`` instead.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
-from ._migrations import CALLS
+from ._migrations import CALLS, DAILY
 from ._money import money_str
 from ._record import TOKEN_FIELDS
 from .errors import AzcostError, LedgerError
@@ -103,91 +104,153 @@ class Reprice:
 
 # --------------------------------------------------------------------------- SQL pieces
 
-
-def _dimension(name: str, dialect: str) -> sa.ColumnElement[Any]:
-    c = CALLS.c
-    if name == "model":
-        return sa.func.coalesce(c.model, c.reported_model + " (unresolved)")
-    if name == "deployment":
-        return c.deployment
-    if name == "deployment-type":
-        return c.deployment_type
-    if name == "region":
-        return c.region
-    if name == "day":
-        return c.day
-    if name == "month":
-        return sa.func.substr(c.day, 1, 7)
-    if name.startswith("tag:") and len(name) > 4:
-        key = name[4:]
-        if dialect == "postgresql":
-            return sa.cast(c.labels, postgresql.JSONB).op("->>")(key)
-        if '"' in key or "\\" in key:
-            raise LedgerError(f"--by {name}: a tag key cannot contain quotes or backslashes")
-        return sa.func.json_extract(c.labels, f'$."{key}"')
-    raise LedgerError(
-        f"cannot group by {name!r}; choose from {', '.join(DIMENSIONS)} or tag:KEY"
-    )
+_ROLLUP_DIMS = frozenset(DIMENSIONS)
+_N_METRICS = 2 + len(TOKEN_FIELDS)
+_INEXACT = sa.and_(CALLS.c.total_cost.is_not(None), CALLS.c.total_cost_pico.is_(None))
+_REPRICE_DETAIL = ("model", "reported_model", "model_version", "deployment_type", "region", "day")
 
 
-def _filters(
-    since: dt.date | None, until: dt.date | None, model: str | None
-) -> list[sa.ColumnElement[bool]]:
-    c = CALLS.c
-    where: list[sa.ColumnElement[bool]] = []
-    if since is not None:
-        where.append(c.day >= since.isoformat())
-    if until is not None:
-        where.append(c.day <= until.isoformat())
-    if model is not None:
-        where.append(sa.or_(c.model == model, c.reported_model == model))
-    return where
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    by: tuple[str, ...]
+    since: dt.date | None = None
+    until: dt.date | None = None
+    model: str | None = None
 
 
-def _is_overflow(exc: sa.exc.OperationalError) -> bool:
-    return "integer overflow" in str(exc.orig)
+class _Source:
+    """Where an audit reads: the calls table, or SQLite's daily rollup of it."""
 
+    def __init__(self, dialect: str, rollup: bool) -> None:
+        self.dialect = dialect
+        self.rollup = rollup
+        self.c = DAILY.c if rollup else CALLS.c
 
-def _exact_costs(
-    conn: Connection, keys: list[sa.ColumnElement[Any]], where: list[sa.ColumnElement[bool]]
-) -> dict[tuple[Any, ...], Decimal]:
-    """Exact total cost per (keys..., currency)."""
-    c = CALLS.c
-    group = [*keys, c.currency]
-    if conn.dialect.name == "postgresql":
-        q = sa.select(*group, sa.func.sum(c.total_cost)).where(*where).group_by(*group)
-        return {tuple(r[:-1]): Decimal(r[-1] or 0) for r in conn.execute(q)}
-    inexact = sa.and_(c.total_cost.is_not(None), c.total_cost_pico.is_(None))
-    q = (
-        sa.select(
-            *group,
-            sa.func.sum(c.total_cost_pico),
-            sa.func.sum(sa.case((inexact, 1), else_=0)),
+    @classmethod
+    def best(cls, dialect: str, by: Sequence[str]) -> _Source:
+        return cls(dialect, dialect == "sqlite" and all(b in _ROLLUP_DIMS for b in by))
+
+    def col(self, name: str) -> sa.ColumnElement[Any]:
+        column = self.c[name]
+        if self.rollup and name not in ("day", "currency"):
+            return sa.func.nullif(column, "")  # the rollup stores NULL keys as ''
+        return column
+
+    def dimension(self, name: str) -> sa.ColumnElement[Any]:
+        if name == "model":
+            return sa.func.coalesce(self.col("model"), self.col("reported_model") + " (unresolved)")
+        if name in ("deployment", "region"):
+            return self.col(name)
+        if name == "deployment-type":
+            return self.col("deployment_type")
+        if name == "day":
+            return self.col("day")
+        if name == "month":
+            return sa.func.substr(self.col("day"), 1, 7)
+        if name.startswith("tag:") and len(name) > 4 and not self.rollup:
+            key = name[4:]
+            if self.dialect == "postgresql":
+                return sa.cast(CALLS.c.labels, postgresql.JSONB).op("->>")(key)
+            if '"' in key or "\\" in key:
+                raise LedgerError(f"--by {name}: a tag key cannot contain quotes or backslashes")
+            return sa.func.json_extract(CALLS.c.labels, f'$."{key}"')
+        raise LedgerError(
+            f"cannot group by {name!r}; choose from {', '.join(DIMENSIONS)} or tag:KEY"
         )
-        .where(*where)
-        .group_by(*group)
-    )
+
+    def filters(self, ask: _Ask) -> list[sa.ColumnElement[bool]]:
+        where: list[sa.ColumnElement[bool]] = []
+        if ask.since is not None:
+            where.append(self.c.day >= ask.since.isoformat())
+        if ask.until is not None:
+            where.append(self.c.day <= ask.until.isoformat())
+        if ask.model is not None:
+            where.append(sa.or_(self.c.model == ask.model, self.c.reported_model == ask.model))
+        return where
+
+    def metrics(self) -> list[sa.ColumnElement[Any]]:
+        """requests, priced requests, then each token kind."""
+        c = self.c
+        counts: list[sa.ColumnElement[Any]]
+        if self.rollup:
+            counts = [sa.func.sum(c.requests), sa.func.sum(c.priced_requests)]
+        else:
+            counts = [sa.func.count(), sa.func.sum(sa.case((c.priced, 1), else_=0))]
+        return [*counts, *(sa.func.sum(c[name]) for name in TOKEN_FIELDS)]
+
+    def costs(self) -> list[sa.ColumnElement[Any]]:
+        """PostgreSQL: the NUMERIC sum. SQLite: the pico sum and the count of inexact rows."""
+        c = self.c
+        if self.dialect == "postgresql":
+            return [sa.func.sum(c.total_cost)]
+        if self.rollup:
+            return [sa.func.sum(c.cost_pico), sa.func.sum(c.inexact_requests)]
+        return [sa.func.sum(c.total_cost_pico), sa.func.sum(sa.case((_INEXACT, 1), else_=0))]
+
+    def select(
+        self, ask: _Ask, *, detail: Sequence[str] = (), with_cost: bool = True
+    ) -> tuple[sa.Select[Any], int]:
+        """The grouped query, and how many leading columns are the group key."""
+        keys = [self.dimension(b) for b in ask.by]
+        keys += [self.col("currency"), *(self.col(d) for d in detail)]
+        values = self.metrics() + (self.costs() if with_cost else [])
+        query = sa.select(*keys, *values).where(*self.filters(ask)).group_by(*keys)
+        return query, len(keys)
+
+
+Grouped = dict[tuple[Any, ...], tuple[list[int], Decimal]]
+"""Group key (dimensions..., currency) -> (requests, priced, tokens per kind), exact cost."""
+
+
+def _grouped(conn: Connection, ask: _Ask) -> Grouped:
+    """Counts, tokens and exact cost per group, from the fastest source that is exact."""
+    dialect = conn.dialect.name
+    src = _Source.best(dialect, ask.by)
+    query, n = src.select(ask)
     try:
-        rows = conn.execute(q).all()
+        rows = conn.execute(query).all()
     except sa.exc.OperationalError as exc:
-        if not _is_overflow(exc):
+        if "integer overflow" not in str(exc.orig):
             raise
-        rows = []
-    else:
-        out = {tuple(r[:-2]): Decimal(r[-2] or 0).scaleb(_PICO) for r in rows}
-        if not any(r[-1] for r in rows):
-            return out
-        tail = sa.select(*group, c.total_cost).where(*where, inexact)
+        return _grouped_in_python(conn, ask)
+    out: Grouped = {}
+    inexact = False
+    for r in rows:
+        metrics = [int(v or 0) for v in r[n : n + _N_METRICS]]
+        costs = r[n + _N_METRICS :]
+        if dialect == "postgresql":
+            cost = Decimal(costs[0] or 0)
+        else:
+            if isinstance(costs[0], float):  # a rollup sum overflowed into REAL
+                return _grouped_in_python(conn, ask)
+            cost = Decimal(costs[0] or 0).scaleb(_PICO)
+            inexact = inexact or bool(costs[1])
+        out[tuple(r[:n])] = (metrics, cost)
+    if inexact:  # totals finer than 1e-12: add them from their exact text
+        raw = _Source(dialect, rollup=False)
+        keys = [raw.dimension(b) for b in ask.by] + [CALLS.c.currency]
+        tail = sa.select(*keys, CALLS.c.total_cost).where(*raw.filters(ask), _INEXACT)
         for r in conn.execute(tail):
-            out[tuple(r[:-1])] += Decimal(r[-1])
-        return out
-    # an integer sum overflowed: add every cost in Python, exactly
-    sums: dict[tuple[Any, ...], Decimal] = {}
-    q = sa.select(*group, c.total_cost).where(*where, c.total_cost.is_not(None))
-    for r in conn.execute(q):
-        key = tuple(r[:-1])
-        sums[key] = sums.get(key, Decimal(0)) + Decimal(r[-1])
-    return sums
+            metrics, cost = out[tuple(r[:-1])]
+            out[tuple(r[:-1])] = (metrics, cost + Decimal(r[-1]))
+    return out
+
+
+def _grouped_in_python(conn: Connection, ask: _Ask) -> Grouped:
+    """The slow exact path: integer sums overflowed, so costs are added with Decimal."""
+    raw = _Source(conn.dialect.name, rollup=False)
+    query, n = raw.select(ask, with_cost=False)
+    out: Grouped = {
+        tuple(r[:n]): ([int(v or 0) for v in r[n:]], Decimal(0)) for r in conn.execute(query)
+    }
+    keys = [raw.dimension(b) for b in ask.by] + [CALLS.c.currency]
+    costs = sa.select(*keys, CALLS.c.total_cost).where(
+        *raw.filters(ask), CALLS.c.total_cost.is_not(None)
+    )
+    for r in conn.execute(costs):
+        metrics, cost = out[tuple(r[:-1])]
+        out[tuple(r[:-1])] = (metrics, cost + Decimal(r[-1]))
+    return out
 
 
 # --------------------------------------------------------------------------- audit
@@ -203,79 +266,54 @@ def audit(
     reprice: Reprice | None = None,
 ) -> list[AuditRow]:
     """Spend grouped by the ``by`` dimensions, exact, with each group's share of the total."""
-    by = list(by) or ["model"]
-    dialect = engine.dialect.name
-    keys = [_dimension(name, dialect) for name in by]
-    where = _filters(since, until, model)
-    c = CALLS.c
-    group = [*keys, c.currency]
-    metrics = [
-        sa.func.count(),
-        sa.func.sum(sa.case((c.priced, 1), else_=0)),
-        *(sa.func.sum(c[name]) for name in TOKEN_FIELDS),
-    ]
-    q = sa.select(*group, *metrics).where(*where).group_by(*group)
-    n = len(group)
+    ask = _Ask(tuple(by) or ("model",), since, until, model)
+    for name in ask.by:  # reject a bad dimension before touching the database
+        _Source(engine.dialect.name, rollup=False).dimension(name)
     with engine.connect() as conn:
-        counted = conn.execute(q).all()
-        costs = _exact_costs(conn, keys, where)
-        rows: list[AuditRow] = []
-        for r in counted:
-            tokens = r[n + 2 :]
-            rows.append(
-                AuditRow(
-                    keys=tuple(r[: n - 1]),
-                    currency=r[n - 1],
-                    requests=int(r[n]),
-                    priced_requests=int(r[n + 1] or 0),
-                    tokens={k: int(v or 0) for k, v in zip(TOKEN_FIELDS, tokens, strict=True)},
-                    total_cost=costs.get(tuple(r[:n]), Decimal(0)),
-                )
+        grouped = _grouped(conn, ask)
+        rows = [
+            AuditRow(
+                keys=key[:-1],
+                currency=key[-1],
+                requests=metrics[0],
+                priced_requests=metrics[1],
+                tokens=dict(zip(TOKEN_FIELDS, metrics[2:], strict=True)),
+                total_cost=cost,
             )
+            for key, (metrics, cost) in grouped.items()
+        ]
         if reprice is not None:
-            _reprice(conn, rows, keys, where, reprice)
+            _reprice(conn, rows, ask, reprice)
     totals: dict[str, Decimal] = {}
     for row in rows:
         totals[row.currency] = totals.get(row.currency, Decimal(0)) + row.total_cost
     for row in rows:
         grand = totals[row.currency]
         row.share = (row.total_cost / grand).quantize(_SHARE) if grand else None
-    if any(name in ("day", "month") for name in by):
+    if any(name in ("day", "month") for name in ask.by):
         rows.sort(key=lambda r: tuple("" if k is None else k for k in r.keys))
     else:
         rows.sort(key=lambda r: (-r.total_cost, tuple("" if k is None else k for k in r.keys)))
     return rows
 
 
-def _reprice(
-    conn: Connection,
-    rows: list[AuditRow],
-    keys: list[sa.ColumnElement[Any]],
-    where: list[sa.ColumnElement[bool]],
-    reprice: Reprice,
-) -> None:
+def _reprice(conn: Connection, rows: list[AuditRow], ask: _Ask, reprice: Reprice) -> None:
     """Price the recorded usage again, aggregated per model/deployment type/region/day.
 
     Cost is linear in tokens at fixed rates, so pricing summed tokens equals summing
     the per-call prices exactly, with far fewer lookups.
     """
-    c = CALLS.c
-    detail = [c.model, c.reported_model, c.model_version, c.deployment_type, c.region, c.day]
-    group = [*keys, c.currency, *detail]
-    q = (
-        sa.select(*group, sa.func.count(), *(sa.func.sum(c[name]) for name in TOKEN_FIELDS))
-        .where(*where)
-        .group_by(*group)
-    )
+    src = _Source.best(conn.dialect.name, ask.by)
+    query, n = src.select(ask, detail=_REPRICE_DETAIL, with_cost=False)
     index = {(*row.keys, row.currency): row for row in rows}
     for row in rows:
         row.repriced_cost = Decimal(0)
-    n = len(keys) + 1
-    for r in conn.execute(q):
-        row = index[tuple(r[:n])]
-        model, reported, version, dep_type, region, day = r[n : n + 6]
-        count = int(r[n + 6])
-        tokens = {name: int(v or 0) for name, v in zip(TOKEN_FIELDS, r[n + 7 :], strict=True)}
+    head = n - len(_REPRICE_DETAIL)
+    for r in conn.execute(query):
+        row = index[tuple(r[:head])]
+        model, reported, version, dep_type, region, day = r[head:n]
+        count = int(r[n])
+        tokens = {k: int(v or 0) for k, v in zip(TOKEN_FIELDS, r[n + 2 :], strict=True)}
         name = reprice.model or model or reported
         if name is None:
             row.unrepriced_requests += count
@@ -298,8 +336,8 @@ def _reprice(
 def total_by_currency(engine: Engine) -> dict[str, str]:
     """Exact total recorded spend per currency, as decimal strings."""
     with engine.connect() as conn:
-        costs = _exact_costs(conn, [], [])
-    return {key[0]: money_str(value) for key, value in sorted(costs.items())}
+        grouped = _grouped(conn, _Ask(()))
+    return {key[0]: money_str(cost) for key, (_, cost) in sorted(grouped.items())}
 
 
 def daily_spend(
@@ -310,11 +348,10 @@ def daily_spend(
     model: str | None = None,
 ) -> list[tuple[str, str | None, str, Decimal]]:
     """(day, model, currency, exact cost) for every day and model version with calls."""
-    keys = [_dimension("day", engine.dialect.name), _dimension("model", engine.dialect.name)]
     with engine.connect() as conn:
-        costs = _exact_costs(conn, keys, _filters(since, until, model))
+        grouped = _grouped(conn, _Ask(("day", "model"), since, until, model))
     return sorted(
-        ((k[0], k[1], k[2], v) for k, v in costs.items()),
+        ((k[0], k[1], k[2], cost) for k, (_, cost) in grouped.items()),
         key=lambda t: (t[0], t[1] or "", t[2]),
     )
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from ledger_helpers import make_record, sqlite_url
 
+from azcost._audit import audit
 from azcost._ledger import Ledger
 from azcost._migrations import MIGRATIONS, create_ledger_engine, migrate, resolve_url
 from azcost.errors import LedgerError, LedgerWarning
@@ -75,6 +79,8 @@ def test_retried_write_never_duplicates(ledger_url: str) -> None:
     assert _count(ledger_url) == 1
     with Ledger(ledger_url) as ledger:
         assert [r.total_cost for r in ledger.iter_records()] == [Decimal("0.000078")]
+        (row,) = audit(ledger.read_engine())
+    assert (row.requests, row.total_cost) == (1, Decimal("0.000078"))
 
 
 def test_closed_ledger_still_records_synchronously(ledger_url: str) -> None:
@@ -204,7 +210,9 @@ def test_first_schema_is_upgraded_keeping_its_records(ledger_url: str) -> None:
         pico, labels = conn.exec_driver_sql(
             "SELECT total_cost_pico, labels FROM azcost_calls WHERE run_id = 'old-1'"
         ).one()
+        (row,) = audit(ledger.read_engine(), ["day"])
     assert (pico, json.loads(labels)) == (78_000_000, {"team": "a", "user": "bob"})
+    assert (row.keys, row.requests, row.total_cost) == (("2026-10-01",), 1, Decimal("0.000078"))
 
 
 def test_migrations_run_once(ledger_url: str) -> None:
@@ -256,6 +264,63 @@ def test_spooled_records_are_replayed_on_the_next_successful_write(
     ledger.close()
     assert _run_ids(url) == {f"run-{i:08d}" for i in range(6)}
     assert ledger.spool.count() == 0
+
+
+class _Forwarder:
+    """A TCP forwarder on 127.0.0.1:port to PostgreSQL: the server 'comes back' when it starts."""
+
+    def __init__(self, port: int, target: tuple[str, int]) -> None:
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.target = target
+        self.sockets: list[socket.socket] = [self.server]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+
+
+@pytest.mark.postgres
+def test_postgres_outage_spools_then_replays_when_the_server_returns(pg_url: str) -> None:
+    target = sa.make_url(pg_url)
+    with socket.socket() as probe:  # a port nobody listens on (yet)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = target.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    ledger = Ledger(url, durability="sync", retry_interval=0)
+    with pytest.warns(LedgerWarning, match="OperationalError"):
+        _record_all(ledger, range(5))
+    assert ledger.spool.count() == 5
+    forwarder = _Forwarder(port, (target.host or "127.0.0.1", target.port or 5432))
+    try:
+        ledger.record(make_record(5))
+        ledger.close()
+    finally:
+        forwarder.close()
+    assert ledger.spool.count() == 0
+    assert _run_ids(pg_url) == {f"run-{i:08d}" for i in range(6)}
 
 
 def test_full_queue_spills_to_the_spool_and_another_writer_replays_it(tmp_path: Path) -> None:
@@ -356,6 +421,17 @@ def test_export_then_import_round_trips_exactly(ledger_url: str, tmp_path: Path)
         assert ledger.import_jsonl(dump) == (30, 0)
         assert ledger.import_jsonl(dump) == (0, 30)
         assert [r.to_dict() for r in ledger.iter_records()] == [r.to_dict() for r in records]
+
+
+def test_import_counts_added_and_already_present(ledger_url: str, tmp_path: Path) -> None:
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("".join(make_record(i).to_json() + "\n" for i in range(450)))
+    with Ledger(ledger_url, durability="sync") as ledger:
+        for i in range(0, 450, 3):
+            ledger.record(make_record(i))
+        assert ledger.import_jsonl(dump, batch=1000) == (300, 150)
+        (row,) = audit(ledger.read_engine())
+    assert row.requests == 450
 
 
 def test_import_bad_line_names_file_and_line_and_keeps_what_came_before(tmp_path: Path) -> None:
