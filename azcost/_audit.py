@@ -384,7 +384,7 @@ def render_table(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
     head = [name.upper() for name in by]
     head += ["REQUESTS", "INPUT", "CACHED", "OUTPUT", "COST", "SHARE"]
     if repriced:
-        head += ["REPRICED", "DIFFERENCE"]
+        head += ["REPRICED", "DIFFERENCE", "NOT REPRICED"]
     body: list[list[str]] = []
 
     def line(keys: Sequence[str], r: AuditRow) -> list[str]:
@@ -399,7 +399,7 @@ def render_table(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
         ]
         if repriced:
             new = r.repriced_cost or Decimal(0)
-            cells += [money_str(new), money_str(new - r.total_cost)]
+            cells += [money_str(new), money_str(new - r.total_cost), str(r.unrepriced_requests)]
         return cells
 
     totals: dict[str, AuditRow] = {}
@@ -412,6 +412,7 @@ def render_table(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
             t.tokens[name] = t.tokens.get(name, 0) + v
         if r.repriced_cost is not None:
             t.repriced_cost = (t.repriced_cost or Decimal(0)) + r.repriced_cost
+            t.unrepriced_requests += r.unrepriced_requests
     footer = [line(["TOTAL", *[""] * (len(by) - 1)], t) for t in totals.values()]
     grid = [head, *body, *footer]
     widths = [max(len(row[i]) for row in grid) for i in range(len(head))]

@@ -44,7 +44,7 @@ _SCRIPT = """
   var W = 960, H = 320, left = 70, bottom = 40, top = 10;
   var plotH = H - bottom - top;
   var slot = days.length ? (W - left - 10) / days.length : 0;
-  var barW = Math.max(1, slot * 0.8);
+  var barW = Math.min(60, Math.max(1, slot * 0.8));
   function el(name, attrs, text) {
     var e = document.createElementNS(NS, name);
     Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
@@ -97,7 +97,7 @@ _STYLE = """
 body { font: 14px system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin-top: 1em; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }
-th.key, td.key { text-align: left; }
+th.key, td.key { text-align: left; white-space: nowrap; }
 #legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 1em; }
 .swatch { display: inline-block; width: 12px; height: 12px; margin-right: 4px; }
 """
@@ -125,7 +125,7 @@ def render_report(
     dicts = render_json_rows(rows, by)
     cols = [*by, "requests", "input_tokens", "cached_input_tokens", "output_tokens", "total_cost"]
     if dicts and "repriced_cost" in dicts[0]:
-        cols += ["repriced_cost", "difference"]
+        cols += ["repriced_cost", "difference", "unrepriced_requests"]
     cols.append("share")
     head = "".join(
         f'<th class="{"key" if c in by else "num"}">{html.escape(c)}</th>' for c in cols

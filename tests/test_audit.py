@@ -400,3 +400,13 @@ def test_audit_equals_the_callback_totals_to_the_last_digit(
     users = _audit_json(capsys, ledger_url, "--by", "tag:user")
     want = {f"u{k}": 30 // 4 + (k < 30 % 4) for k in range(4)}
     assert {r["group"]: r["requests"] for r in users} == want
+
+
+def test_table_counts_calls_the_reprice_table_cannot_price(
+    seeded: tuple[str, list[CallRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", seeded[0], "--reprice", str(CORRECTED)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[-2:] == ["NOT", "REPRICED"]
+    o1 = next(line for line in lines if line.startswith("o1-2024-12-17"))
+    assert o1.split()[-1] == "1"
