@@ -388,6 +388,24 @@ def test_eight_processes_writing_one_ledger_lose_nothing(ledger_url: str, durabi
     assert _count(ledger_url) == 8 * n
 
 
+SCALE = int(os.environ.get("AZCOST_STRESS_SCALE", "1"))
+
+
+@pytest.mark.stress
+def test_eight_async_writers_of_many_records_lose_nothing(ledger_url: str) -> None:
+    n = 5000 * SCALE
+    procs = [
+        _writer(ledger_url, "async", k * n, n, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for k in range(8)
+    ]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, errors
+    assert _count(ledger_url) == 8 * n
+    with Ledger(ledger_url) as ledger:
+        (row,) = audit(ledger.read_engine())
+    assert (row.requests, row.total_cost) == (8 * n, 8 * n * Decimal("0.000078"))
+
+
 def test_atexit_commits_queued_records(ledger_url: str) -> None:
     proc = _writer(ledger_url, "async", 0, 500)
     assert proc.wait() == 0
