@@ -24,7 +24,7 @@ from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -44,9 +44,6 @@ from .errors import (
     NoPriceError,
     UnpricedCallWarning,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "CostCallbackHandler",
