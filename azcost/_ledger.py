@@ -64,6 +64,17 @@ _PG_MOVE = (
 )
 
 
+def _refused(exc: BaseException) -> bool:
+    """True when the error is about a record (bad value, constraint), not the database."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"IntegrityError", "DataError"}:
+        return True
+    db = isinstance(exc, (sa.exc.SQLAlchemyError, OSError)) or type(exc).__module__.startswith(
+        ("psycopg", "sqlite3")
+    )
+    return not db
+
+
 class _FlushMarker:
     __slots__ = ("done",)
 
@@ -186,7 +197,10 @@ class Ledger:
         while True:
             self._wake.wait(self._interval)
             self._wake.clear()
-            self._drain()
+            try:
+                self._drain()
+            except Exception as exc:  # pragma: no cover - _write never raises; stay alive anyway
+                warnings.warn(f"azcost ledger writer: {exc!r}", LedgerWarning, stacklevel=1)
             if self._stopping and not self._queue:
                 return
 
@@ -219,8 +233,8 @@ class Ledger:
                 self._spill(records, "the database was unreachable moments ago")
                 return
             try:
-                self._commit(records)
-            except Exception as exc:  # any database or driver failure: spool, never raise
+                self._commit_or_reject(records)
+            except Exception as exc:  # the database is unreachable, locked, full...: spool
                 self._down_until = time.monotonic() + self._retry_interval
                 self._spill(records, f"{type(exc).__name__}: {exc}".splitlines()[0])
                 return
@@ -228,9 +242,37 @@ class Ledger:
             if self._outage or self.spool.pending():
                 self._replay()
 
+    def _commit_or_reject(self, records: list[CallRecord]) -> None:
+        """Commit; a record the database or the conversion refuses is set aside, not retried.
+
+        Raises only for trouble with the database itself (the caller spools the batch).
+        """
+        try:
+            self._commit(records)
+            return
+        except Exception as exc:
+            if not _refused(exc):
+                raise
+            if len(records) == 1:
+                self._reject(records[0], exc)
+                return
+        for rec in records:  # find the refused record(s); the others are committed
+            self._commit_or_reject([rec])
+
+    def _reject(self, rec: CallRecord, exc: BaseException) -> None:
+        run_id = getattr(rec, "run_id", None)
+        where = self.spool.reject(rec, exc)
+        warnings.warn(
+            f"azcost ledger {display_url(self.url)}: record {run_id!r} refused "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            f"kept in {where}",
+            LedgerWarning,
+            stacklevel=2,
+        )
+
     def _replay(self) -> None:
         try:
-            self.spool.replay(self._commit)
+            self.spool.replay(self._commit_or_reject)
         except Exception:  # still failing: keep the spool for the next success
             return
         self._outage = False
@@ -246,6 +288,12 @@ class Ledger:
                 stacklevel=2,
             )
             return
+        except Exception:  # a record that cannot be serialised: spool the others one by one
+            for rec in records:
+                try:
+                    self.spool.append([rec])
+                except Exception as exc:
+                    self._reject(rec, exc)
         if not self._outage:
             self._outage = True
             warnings.warn(

@@ -10,6 +10,7 @@ the same records are offered again.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,6 +61,19 @@ class Spool:
             f.flush()
         return len(lines)
 
+    def reject(self, rec: CallRecord, exc: BaseException) -> Path:
+        """Set aside a record the database refused, with the reason; return the file."""
+        path = self.path.with_suffix(".rejected.jsonl")
+        try:
+            data: dict[str, Any] = rec.to_dict()
+        except Exception:  # not even serialisable: keep what can be shown
+            data = {"run_id": str(getattr(rec, "run_id", None)), "repr": repr(rec)[:2000]}
+        data["_rejected"] = f"{type(exc).__name__}: {exc}"
+        line = json.dumps(data, default=repr, sort_keys=True)
+        with _locked(path, "a") as f:
+            f.write(line + "\n")
+        return path
+
     def pending(self) -> bool:
         """True when the spool holds anything."""
         try:
@@ -79,7 +93,7 @@ class Spool:
         """Hand every spooled record to ``write`` (which commits), then empty the spool.
 
         A line that cannot be parsed (a torn write) is moved to ``<spool>.bad``, not lost.
-        If ``write`` raises, the spool is left as it was.
+        If ``write`` raises, the spool is left as it was (its records are offered again).
         """
         if not self.pending():
             return 0

@@ -334,6 +334,38 @@ def test_full_queue_spills_to_the_spool_and_another_writer_replays_it(tmp_path: 
     assert _count(url) == 21
 
 
+def test_a_record_the_database_refuses_is_set_aside_and_the_others_committed(
+    ledger_url: str,
+) -> None:
+    ledger = Ledger(ledger_url, flush_interval=3600)  # the writer runs on flush only
+    for i in range(3):
+        ledger.record(make_record(i, currency=None) if i == 1 else make_record(i))
+    with pytest.warns(LedgerWarning, match="record 'run-00000001' refused"):
+        ledger.flush()
+    ledger.close()
+    assert _run_ids(ledger_url) == {"run-00000000", "run-00000002"}
+    (line,) = ledger.spool.path.with_suffix(".rejected.jsonl").read_text().splitlines()
+    assert json.loads(line)["run_id"] == "run-00000001"
+    assert ledger.spool.count() == 0
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+def test_a_record_that_cannot_be_converted_does_not_stop_the_writer(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    ledger = Ledger(url, flush_interval=3600)  # the writer runs on flush only
+    ledger.record(make_record(0, metadata={"bad": _Unprintable()}))
+    with pytest.warns(LedgerWarning, match="record 'run-00000000' refused"):
+        ledger.flush()
+    ledger.record(make_record(1))
+    ledger.flush(timeout=60)
+    ledger.close()
+    assert _run_ids(url) == {"run-00000001"}
+
+
 def test_torn_spool_line_is_kept_aside_not_lost(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "ledger.db")
     ledger = Ledger(url, durability="sync")
