@@ -126,14 +126,14 @@ def _run(args: argparse.Namespace) -> int:
     )
     width = max(len(c["call"]) for c in calls)
     write(
-        f"{'call':<{width}}  {'in':>5} {'cached':>6} {'out':>5} {'reason':>6}  "
+        f"{'call':<{width}}  {'in':>5} {'cached':>6} {'out':>5} {'reasoning':>9}  "
         f"cost ({table.currency})"
     )
     for c in calls:
         cost = money_str(c["cost"]) if c["cost"] is not None else "unpriced"
         write(
             f"{c['call']:<{width}}  {c['input_tokens']:>5} {c['cached_tokens']:>6} "
-            f"{c['output_tokens']:>5} {c['reasoning_tokens']:>6}  {cost}"
+            f"{c['output_tokens']:>5} {c['reasoning_tokens']:>9}  {cost}"
         )
     write("\nper model version:\n")
     write(total.summary())
