@@ -16,30 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ._deployment_types import DeploymentType, parse_deployment_type
-from ._yaml import Positions, load_yaml
-from .errors import DeploymentsFileError, PricingFileError, UnknownDeploymentTypeError
+from ._schema import DeploymentTypeField, VersionText, describe_error
+from ._yaml import Positions, line_for, load_yaml
+from .errors import DeploymentsFileError, PricingFileError
 
 __all__ = ["Deployment", "DeploymentsSource", "load_deployments"]
-
-
-def _version(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)  # azcost's YAML reader keeps 0301 a string; 1106 is lossless
-    return value
-
-
-def _dtype(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return parse_deployment_type(value)
-        except UnknownDeploymentTypeError as exc:
-            raise ValueError(str(exc)) from None
-    return value
 
 
 class Deployment(BaseModel):
@@ -49,11 +34,9 @@ class Deployment(BaseModel):
 
     model: str = Field(min_length=1)
     """Model name, base (``gpt-35-turbo``) or versioned (``gpt-4o-2024-08-06``)."""
-    model_version: Annotated[str | None, BeforeValidator(_version)] = Field(
-        default=None, min_length=1
-    )
+    model_version: VersionText | None = Field(default=None, min_length=1)
     """Model version deployed (``0301``, ``2024-08-06``); omit when ``model`` carries it."""
-    deployment_type: Annotated[DeploymentType | None, BeforeValidator(_dtype)] = None
+    deployment_type: DeploymentTypeField | None = None
     """Deployment type (global, data-zone, regional, ...); default: the model's default."""
     region: str | None = Field(default=None, min_length=1)
     """Azure region of the deployment (``eastus``), for region-specific prices."""
@@ -66,28 +49,10 @@ DeploymentsSource = Mapping[str, Any] | str | Path
 def _fail(
     path: str | None, positions: Positions, loc: tuple[str | int, ...], problem: str
 ) -> DeploymentsFileError:
-    line = None
-    for n in range(len(loc), -1, -1):
-        line = positions.get(loc[:n])
-        if line is not None:
-            break
+    line = line_for(positions, loc)
     deployment = str(loc[0]) if loc else None
     field = str(loc[1]) if len(loc) > 1 else None
     return DeploymentsFileError(problem, path=path, line=line, deployment=deployment, field=field)
-
-
-def _describe(err: Any) -> str:
-    kind = err.get("type")
-    if kind == "extra_forbidden":
-        return "unknown field (expected model, model_version, deployment_type, region)"
-    if kind == "missing":
-        return "required field is missing"
-    msg = str(err.get("msg", "invalid value"))
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    if "input" in err and kind not in ("dict_type", "model_type"):
-        msg += f" (got {err['input']!r})"
-    return msg
 
 
 def load_deployments(source: DeploymentsSource) -> dict[str, Deployment]:
@@ -123,5 +88,10 @@ def load_deployments(source: DeploymentsSource) -> dict[str, Deployment]:
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
             loc = (name, *(str(p) for p in err["loc"][:1]))
-            raise _fail(path, positions, loc, _describe(err)) from None
+            raise _fail(
+                path,
+                positions,
+                loc,
+                describe_error(err, "expected model, model_version, deployment_type, region"),
+            ) from None
     return out

@@ -39,38 +39,28 @@ _CACHE_FORMAT = 1
 def _problem_from_validation(
     exc: ValidationError, path: str, positions: Positions
 ) -> PricingFileError:
+    from ._schema import describe_error
+
     errors = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
-        errors.append(_located(path, positions, loc, _describe(err)))
+        errors.append(
+            _located(
+                path, positions, loc, describe_error(err, "not in the pricing schema; a typo?")
+            )
+        )
     first = errors[0]
     if len(errors) > 1:
         first.others = errors[1:]
     return first
 
 
-def _describe(err: Any) -> str:
-    kind = err.get("type")
-    if kind == "extra_forbidden":
-        return "unknown field (not in the pricing schema; a typo?)"
-    if kind == "missing":
-        return "required field is missing"
-    msg = str(err.get("msg", "invalid value"))
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    if "input" in err and kind not in ("dict_type", "list_type", "model_type"):
-        msg += f" (got {err['input']!r})"
-    return msg
-
-
 def _located(
     path: str, positions: Positions, loc: tuple[Any, ...], problem: str
 ) -> PricingFileError:
-    line = None
-    for n in range(len(loc), -1, -1):
-        line = positions.get(loc[:n])
-        if line is not None:
-            break
+    from ._yaml import line_for  # error path only: a cached load imports no YAML
+
+    line = line_for(positions, loc)
     model = str(loc[1]) if len(loc) > 1 and loc[0] == "models" else None
     strs = [p for p in loc if isinstance(p, str)]
     field = strs[-1] if strs and not (model is not None and len(strs) == 2) else None

@@ -22,11 +22,14 @@ from ._deployment_types import DeploymentType, parse_deployment_type
 from .errors import UnknownDeploymentTypeError
 
 __all__ = [
+    "DeploymentTypeField",
     "ModelEntry",
     "PricePeriod",
     "PriceSeries",
     "PricingFile",
     "Source",
+    "VersionText",
+    "describe_error",
     "json_schema",
 ]
 
@@ -70,8 +73,27 @@ Date = Annotated[dt.date, BeforeValidator(_date)]
 
 def _int_as_str(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        return str(value)  # the reader keeps 0301 a string; a plain 1106 or 2 is lossless
     return value
+
+
+VersionText = Annotated[str, BeforeValidator(_int_as_str)]
+"""A model version: YAML integers such as ``2`` or ``1106`` are read as their text."""
+
+
+def describe_error(err: Any, unknown_field: str) -> str:
+    """One pydantic error as a short sentence; ``unknown_field`` explains a forbidden extra."""
+    kind = err.get("type")
+    if kind == "extra_forbidden":
+        return f"unknown field ({unknown_field})"
+    if kind == "missing":
+        return "required field is missing"
+    msg = str(err.get("msg", "invalid value"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if "input" in err and kind not in ("dict_type", "list_type", "model_type"):
+        msg += f" (got {err['input']!r})"
+    return msg
 
 
 class Source(BaseModel):
@@ -132,9 +154,7 @@ class ModelEntry(BaseModel):
 
     base: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
     """Azure's model name without version, as responses report it (``gpt-35-turbo``)."""
-    version: Annotated[str, BeforeValidator(_int_as_str)] = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
-    )
+    version: VersionText = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
     """Azure's model version (``0301``, ``2024-08-06``, ``turbo-2024-04-09``)."""
     kind: Literal["chat", "completion", "reasoning", "embedding", "audio"] = "chat"
     """What the model does; embeddings have no output rate."""

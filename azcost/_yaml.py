@@ -34,7 +34,7 @@ try:  # pragma: no cover - depends on how PyYAML was built
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-__all__ = ["Positions", "load_yaml"]
+__all__ = ["Positions", "line_for", "load_yaml"]
 
 #: path of keys and indexes -> 1-based line number
 Positions = dict[tuple[str | int, ...], int]
@@ -189,3 +189,12 @@ def load_yaml(source: str | Path, text: str | None = None) -> tuple[Any, Positio
         raise PricingFileError(f"malformed YAML: {problem}", path=path, line=line) from exc
     except yaml.YAMLError as exc:
         raise PricingFileError(f"malformed YAML: {exc}", path=path) from exc
+
+
+def line_for(positions: Positions, loc: tuple[str | int, ...]) -> int | None:
+    """Line of the deepest value on ``loc`` that has one (a missing field: its parent's)."""
+    for n in range(len(loc), -1, -1):
+        line = positions.get(loc[:n])
+        if line is not None:
+            return line
+    return None
