@@ -25,6 +25,25 @@ class AzcostError(Exception):
     """Base class of every error raised by azcost."""
 
 
+def _located_message(
+    problem: str,
+    path: str | None,
+    line: int | None,
+    subject: tuple[str, str | None],
+    field: str | None,
+    unnamed: str,
+) -> str:
+    """``path:line: model 'x': field 'y': problem``, leaving out what is unknown."""
+    parts = [(path or unnamed) + (f":{line}" if line is not None else "")]
+    kind, name = subject
+    if name is not None:
+        parts.append(f"{kind} {name!r}")
+    if field is not None:
+        parts.append(f"field {field!r}")
+    parts.append(problem)
+    return ": ".join(parts)
+
+
 class PricingFileError(AzcostError, ValueError):
     """A pricing file is malformed; the message names file, line, model and field."""
 
@@ -44,19 +63,9 @@ class PricingFileError(AzcostError, ValueError):
         self.field = field
         self.others: list[PricingFileError] = []
         """Further problems found in the same check, in file order."""
-        super().__init__(self._format())
-
-    def _format(self) -> str:
-        where = self.path or "<pricing>"
-        if self.line is not None:
-            where += f":{self.line}"
-        parts = [where]
-        if self.model is not None:
-            parts.append(f"model {self.model!r}")
-        if self.field is not None:
-            parts.append(f"field {self.field!r}")
-        parts.append(self.problem)
-        return ": ".join(parts)
+        super().__init__(
+            _located_message(problem, self.path, line, ("model", model), field, "<pricing>")
+        )
 
 
 class UnknownModelError(AzcostError, LookupError):
@@ -122,13 +131,11 @@ class DeploymentsFileError(AzcostError, ValueError):
         self.line = line
         self.deployment = deployment
         self.field = field
-        parts = [(self.path or "<deployments>") + (f":{line}" if line is not None else "")]
-        if deployment is not None:
-            parts.append(f"deployment {deployment!r}")
-        if field is not None:
-            parts.append(f"field {field!r}")
-        parts.append(problem)
-        super().__init__(": ".join(parts))
+        super().__init__(
+            _located_message(
+                problem, self.path, line, ("deployment", deployment), field, "<deployments>"
+            )
+        )
 
 
 class UnpricedCallWarning(UserWarning):
