@@ -294,6 +294,20 @@ class Cost:
         """Cost of audio output tokens."""
         return self.audio_output_tokens * self.rates.audio_output
 
+    def amounts(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        """All per-kind costs at once: input, cached input, output, audio input, audio output."""
+        rates = self.rates
+        cached = self.cached_input_tokens
+        audio_in = self.audio_input_tokens
+        audio_out = self.audio_output_tokens
+        return (
+            (self.input_tokens - cached - audio_in) * rates.input,
+            cached * rates.cached_input,
+            (self.output_tokens - audio_out) * rates.output,
+            audio_in * rates.audio_input,
+            audio_out * rates.audio_output,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: decimals as strings."""
         period = self.rates.period

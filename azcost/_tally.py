@@ -16,7 +16,7 @@ from uuid import UUID
 from ._identity import Identity
 from ._money import money_str
 from ._pricing import Cost
-from ._record import CallRecord
+from ._record import CallRecord, new_record
 
 __all__ = ["ModelUsage", "UnpricedCall", "build_record", "render_summary"]
 
@@ -72,13 +72,23 @@ class UnpricedCall:
     """Output tokens reported (0 when unknown)."""
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_now = dt.datetime.now
+_UTC = dt.timezone.utc
+
+
 def _json_safe(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of ``metadata`` with str keys and JSON-native values (others become ``str``)."""
     if not metadata:
         return {}
-    return {
-        str(k): v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
-        for k, v in metadata.items()
-    }
+    out = dict(metadata)
+    for k, v in out.items():  # the usual case: nothing to convert, the copy is the answer
+        if type(v) not in _PLAIN or type(k) is not str:
+            return {
+                str(k): v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
+                for k, v in metadata.items()
+            }
+    return out
 
 
 def build_record(
@@ -98,46 +108,55 @@ def build_record(
 ) -> CallRecord:
     """The ledger's record of one completed call, priced or not."""
     prompt, cached, completion, reasoning, audio_in, audio_out = tokens
-    common: dict[str, Any] = {
-        "run_id": str(run_id),
-        "timestamp": dt.datetime.now(dt.timezone.utc),
-        "deployment": deployment,
-        "reported_model": reported,
-        "model": ident.model,
-        "model_version": ident.version,
-        "region": ident.region,
-        "match": ident.match.value if ident.match is not None else None,
-        "input_tokens": prompt,
-        "cached_input_tokens": cached,
-        "output_tokens": completion,
-        "reasoning_tokens": reasoning,
-        "audio_input_tokens": audio_in,
-        "audio_output_tokens": audio_out,
-        "currency": currency,
-        "pricing_version": pricing_version,
-        "usage_known": known,
-        "tags": tuple(tags or ()),
-        "metadata": _json_safe(metadata),
-    }
+    match = ident.match
+    in_cost: Decimal | None
+    cached_cost: Decimal | None
+    out_cost: Decimal | None
+    audio_in_cost: Decimal | None
+    audio_out_cost: Decimal | None
     if cost is not None:
-        return CallRecord(
-            **common,
-            deployment_type=cost.deployment_type.value,
-            input_cost=cost.input_cost,
-            cached_input_cost=cost.cached_input_cost,
-            output_cost=cost.output_cost,
-            audio_input_cost=cost.audio_input_cost,
-            audio_output_cost=cost.audio_output_cost,
-            total_cost=cost.total,
-            price_effective_from=cost.period.effective_from,
-            priced=True,
-        )
-    dtype = ident.deployment_type
-    return CallRecord(
-        **common,
-        deployment_type=dtype.value if dtype is not None else None,
-        priced=False,
-        unpriced_reason=str(error),
+        in_cost, cached_cost, out_cost, audio_in_cost, audio_out_cost = cost.amounts()
+        rates = cost.rates
+        dtype: str | None = rates.deployment_type.value
+        total: Decimal | None = cost.total
+        effective: dt.date | None = rates.period.effective_from
+        reason = None
+    else:
+        in_cost = cached_cost = out_cost = audio_in_cost = audio_out_cost = None
+        total = effective = None
+        dtype = None if ident.deployment_type is None else ident.deployment_type.value
+        reason = str(error)
+    # every CallRecord field, in declaration order (see new_record)
+    return new_record(
+        str(run_id),  # run_id: the canonical 8-4-4-4-12 form LangChain users see
+        _now(_UTC),  # timestamp
+        deployment,
+        reported,  # reported_model
+        ident.model,
+        ident.version,  # model_version
+        dtype,  # deployment_type
+        ident.region,
+        None if match is None else match.value,  # match
+        prompt,  # input_tokens
+        cached,  # cached_input_tokens
+        completion,  # output_tokens
+        reasoning,  # reasoning_tokens
+        audio_in,  # audio_input_tokens
+        audio_out,  # audio_output_tokens
+        in_cost,  # input_cost
+        cached_cost,  # cached_input_cost
+        out_cost,  # output_cost
+        audio_in_cost,  # audio_input_cost
+        audio_out_cost,  # audio_output_cost
+        total,  # total_cost
+        currency,
+        pricing_version,
+        effective,  # price_effective_from
+        cost is not None,  # priced
+        reason,  # unpriced_reason
+        known,  # usage_known
+        () if not tags else tuple(tags),  # tags
+        _json_safe(metadata),  # metadata
     )
 
 
