@@ -104,7 +104,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         deployments: DeploymentsSource | None = None,
         on_unknown: OnUnknown = "warn",
         budget: Decimal | int | str | None = None,
-        ledger: LedgerLike | None = None,
+        ledger: LedgerLike | str | None = None,
         strict: bool = False,
     ) -> None:
         super().__init__()
@@ -124,8 +124,10 @@ class CostCallbackHandler(BaseCallbackHandler):
         """What an unpriced call does: warn, raise or ignore (it is listed in every case)."""
         self.budget = None if budget is None else Decimal(budget)
         """Spend at which further calls are refused, or None."""
-        self.ledger = ledger
-        """Where each call's record goes, or None."""
+        self.ledger: LedgerLike | None = None
+        """Where each call's record goes (a ``Ledger`` when given a URL), or None."""
+        self.owns_ledger = isinstance(ledger, str)
+        """True when the ledger was opened from a URL here, so :meth:`close` closes it."""
         self.strict = strict
         """Let the handler's own errors propagate into the user's call."""
         self.raise_error = strict or self.budget is not None or on_unknown == "raise"
@@ -148,12 +150,40 @@ class CostCallbackHandler(BaseCallbackHandler):
         self.unpriced_requests: list[UnpricedCall] = []
         """Calls that could not be priced, with the reason."""
         self.closed = False
-        """Set when its ``get_cost_callback`` block exits: later events are ignored."""
+        """Set by :meth:`close` (also at the end of its ``get_cost_callback`` block): later
+        events are ignored."""
         self._lock = threading.Lock()
         self._runs: dict[
             UUID, tuple[Mapping[str, Any] | None, list[str] | None, Mapping[str, Any] | None]
         ] = {}
         self._identities: dict[tuple[str | None, ...], Identity] = {}
+        if isinstance(ledger, str):  # last: nothing above can fail and leave it open
+            from ._ledger import Ledger  # imported only when a ledger is asked for
+
+            self.ledger = Ledger(ledger)
+        else:
+            self.ledger = ledger
+
+    def close(self) -> None:
+        """Stop counting; close the ledger opened from a URL, or flush the one given."""
+        self.closed = True
+        ledger = self.ledger
+        if ledger is not None:
+            if self.owns_ledger:
+                ledger.close()
+            else:
+                ledger.flush()
+
+    def __enter__(self) -> CostCallbackHandler:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ events
 
@@ -484,10 +514,9 @@ register_configure_hook(_active, inheritable=True)  # once per process: at impor
 class CostCallbackScope:
     """The context manager ``get_cost_callback`` returns; ``with`` or ``async with``."""
 
-    def __init__(self, handler: CostCallbackHandler, own_ledger: bool) -> None:
+    def __init__(self, handler: CostCallbackHandler) -> None:
         self.handler = handler
         """The handler this block installs."""
-        self._own_ledger = own_ledger
         self._token: Token[BaseCallbackHandler | None] | None = None
         self._previous: BaseCallbackHandler | None = None
 
@@ -519,12 +548,7 @@ class CostCallbackScope:
         except ValueError:  # exited in another context than it was entered in
             _active.set(self._previous)
         finally:
-            ledger = self.handler.ledger
-            if ledger is not None:
-                if self._own_ledger:
-                    ledger.close()
-                else:
-                    ledger.flush()
+            self.handler.close()  # flush the ledger; close it when opened from a URL
 
     async def __aenter__(self) -> CostCallbackHandler:
         return self.__enter__()
@@ -547,23 +571,10 @@ def get_cost_callback(
     ledger: LedgerLike | str | None = None,
 ) -> CostCallbackScope:
     """Price every LangChain call made inside the block: ``with get_cost_callback() as cb:``."""
-    own = isinstance(ledger, str)
-    attached: LedgerLike | None
-    if isinstance(ledger, str):
-        from ._ledger import Ledger  # imported only when a ledger is asked for
-
-        attached = Ledger(ledger)
-    else:
-        attached = ledger
-    try:
-        handler = CostCallbackHandler(
-            pricing, deployments=deployments, on_unknown=on_unknown, budget=budget, ledger=attached
-        )
-    except BaseException:
-        if own and attached is not None:
-            attached.close()
-        raise
-    return CostCallbackScope(handler, own)
+    handler = CostCallbackHandler(
+        pricing, deployments=deployments, on_unknown=on_unknown, budget=budget, ledger=ledger
+    )
+    return CostCallbackScope(handler)
 
 
 def get_openai_callback() -> CostCallbackScope:

@@ -1,0 +1,195 @@
+"""The cost callback writing to a real SQLite ledger: by URL or Ledger, directly or in a block."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import azcost
+from azcost import CostCallbackHandler, get_cost_callback
+from azcost._ledger import Ledger
+from azcost._record import CallRecord
+from azcost.errors import LedgerError, UnpricedCallWarning
+from azcost.testing import FakeAzureChatModel
+
+EXAMPLE = Decimal("0.000078")  # 31 + 8 tokens of gpt-35-turbo-0301 at 2.00 / 2.00 per 1M
+MINI = Path(__file__).parent / "data" / "mini.yaml"
+
+
+def example_llm(**kw: Any) -> FakeAzureChatModel:
+    base: dict[str, Any] = {
+        "deployment_name": "gpt-35-turbo",
+        "model": "gpt-35-turbo",
+        "model_version": "0301",
+        "input_tokens": 31,
+        "output_tokens": 8,
+    }
+    base.update(kw)
+    return FakeAzureChatModel(**base)
+
+
+def stored(url: str) -> list[CallRecord]:
+    """Every record in the ledger, read back through a fresh connection."""
+    with Ledger(url) as ledger:
+        return list(ledger.iter_records())
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'spend.db'}"
+
+
+@pytest.fixture
+def closes(monkeypatch: pytest.MonkeyPatch) -> list[Ledger]:
+    """The ledgers closed during the test, in order (Ledger.close still runs)."""
+    closed: list[Ledger] = []
+    original: Callable[[Ledger], None] = Ledger.close
+
+    def spy(self: Ledger) -> None:
+        closed.append(self)
+        original(self)
+
+    monkeypatch.setattr(Ledger, "close", spy)
+    return closed
+
+
+def test_handler_given_a_url_records_every_call_there_once_closed(
+    mini: azcost.PricingTable, url: str, closes: list[Ledger]
+) -> None:
+    handler = CostCallbackHandler(mini, ledger=url)
+    assert isinstance(handler.ledger, Ledger)
+    llm = example_llm()
+    for i in range(5):
+        llm.invoke("x", config={"callbacks": [handler], "metadata": {"user": f"u{i}"}})
+    handler.close()
+    assert closes == [handler.ledger]
+    records = stored(url)
+    assert len(records) == 5 == handler.successful_requests
+    assert sum(r.total_cost or 0 for r in records) == handler.total_cost == 5 * EXAMPLE
+    assert sorted(r.metadata["user"] for r in records) == [f"u{i}" for i in range(5)]
+    assert {r.model for r in records} == {"gpt-35-turbo-0301"}
+
+
+def test_handler_as_context_manager_closes_its_ledger_at_exit(
+    mini: azcost.PricingTable, url: str, closes: list[Ledger]
+) -> None:
+    with CostCallbackHandler(mini, ledger=url) as handler:
+        example_llm().invoke("x", config={"callbacks": [handler]})
+        assert closes == []
+    assert closes == [handler.ledger]
+    [rec] = stored(url)
+    assert rec.total_cost == handler.total_cost == EXAMPLE
+
+
+def test_closed_handler_ignores_later_calls(mini: azcost.PricingTable, url: str) -> None:
+    with CostCallbackHandler(mini, ledger=url) as handler:
+        example_llm().invoke("x", config={"callbacks": [handler]})
+    example_llm().invoke("y", config={"callbacks": [handler]})
+    assert handler.successful_requests == 1
+    assert len(stored(url)) == 1
+
+
+def test_a_call_seen_by_two_handlers_on_one_ledger_is_stored_once(
+    mini: azcost.PricingTable, url: str
+) -> None:
+    with (
+        CostCallbackHandler(mini, ledger=url) as first,
+        CostCallbackHandler(mini, ledger=url) as second,
+    ):
+        for _ in range(3):
+            example_llm().invoke("x", config={"callbacks": [first, second]})
+    records = stored(url)
+    assert len(records) == 3
+    assert len({r.run_id for r in records}) == 3
+    assert first.total_cost == second.total_cost == sum(r.total_cost or 0 for r in records)
+
+
+def test_get_cost_callback_with_a_url_commits_and_closes_at_block_exit(
+    mini: azcost.PricingTable, url: str, closes: list[Ledger]
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnpricedCallWarning)
+        with get_cost_callback(mini, ledger=url) as cb:
+            example_llm().invoke("x", config={"tags": ["t1"]})
+            example_llm(model_version="1106").invoke("y")  # not in the mini table: unpriced
+    assert closes == [cb.ledger]
+    records = {r.priced: r for r in stored(url)}
+    assert records[True].total_cost == cb.total_cost == EXAMPLE
+    assert records[True].tags == ("t1",)
+    assert records[False].total_cost is None
+    assert "gpt-35-turbo-1106" in (records[False].unpriced_reason or "")
+
+
+def test_async_block_with_a_url_commits_at_exit(mini: azcost.PricingTable, url: str) -> None:
+    async def main() -> CostCallbackHandler:
+        async with get_cost_callback(mini, ledger=url) as cb:
+            await example_llm().ainvoke("x")
+            await example_llm().ainvoke("y")
+        return cb
+
+    cb = asyncio.run(main())
+    assert sum(r.total_cost or 0 for r in stored(url)) == cb.total_cost == 2 * EXAMPLE
+
+
+def test_a_given_ledger_is_flushed_not_closed(
+    mini: azcost.PricingTable, url: str, closes: list[Ledger]
+) -> None:
+    ledger = Ledger(url, flush_interval=3600)  # commits only when flushed
+    try:
+        with CostCallbackHandler(mini, ledger=ledger) as handler:
+            example_llm().invoke("x", config={"callbacks": [handler]})
+        assert handler.ledger is ledger
+        assert ledger not in closes
+        assert len(stored(url)) == 1  # committed: visible through another connection
+        with get_cost_callback(mini, ledger=ledger):
+            example_llm().invoke("y")
+        assert ledger not in closes
+        assert len(stored(url)) == 2
+    finally:
+        ledger.close()
+
+
+def test_handler_with_a_bad_url_fails_at_construction(mini: azcost.PricingTable) -> None:
+    with pytest.raises(LedgerError, match="unsupported ledger URL"):
+        CostCallbackHandler(mini, ledger="mysql://localhost/spend")
+
+
+_UNCLOSED = textwrap.dedent(
+    """
+    import sys
+    import azcost
+    from azcost.testing import FakeAzureChatModel
+
+    handler = azcost.CostCallbackHandler(sys.argv[2], ledger=sys.argv[1])
+    llm = FakeAzureChatModel(deployment_name="gpt-35-turbo", model="gpt-35-turbo",
+                             model_version="0301", input_tokens=31, output_tokens=8)
+    for _ in range(3):
+        llm.invoke("x", config={"callbacks": [handler]})
+    print(handler.total_cost)
+    """
+)
+
+
+def test_handler_never_closed_still_commits_at_interpreter_exit(url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _UNCLOSED, url, str(MINI)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    records = stored(url)
+    assert len(records) == 3
+    assert sum(r.total_cost or 0 for r in records) == Decimal(done.stdout.strip()) == 3 * EXAMPLE
