@@ -38,6 +38,8 @@ __all__ = [
     "DAILY",
     "MIGRATIONS",
     "MIGRATIONS_TABLE",
+    "ROLLUP_BATCH_SQL",
+    "ROLLUP_ROWS_SQL",
     "create_ledger_engine",
     "default_url",
     "display_url",
@@ -138,6 +140,9 @@ def create_ledger_engine(url: str) -> Engine:
             # NORMAL in WAL mode: a committed transaction survives a crash of the
             # process (kill -9); only a power loss can undo the last commits.
             cur.execute("PRAGMA synchronous = NORMAL")
+            # up to 32 MiB of page cache (grown on demand; the default is 2 MiB): the run
+            # id index of a large ledger stays in memory, so a batch rewrites fewer pages
+            cur.execute("PRAGMA cache_size = -32768")
         cur.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -277,16 +282,19 @@ _json = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str).enc
 
 
 _JSON_CACHE: dict[Any, tuple[str, str, str]] = {}
-_SCALARS = (str, int, float, bool, type(None))
+_CACHEABLE = frozenset((str, int, bool, type(None)))
 
 
 def _tags_meta_json(tags: tuple[str, ...], metadata: Mapping[str, Any]) -> tuple[str, str, str]:
     """(tags, metadata, labels) as JSON; memoised, since most runs repeat a few tag sets."""
-    # the key carries each value's type: 1, 1.0 and True are equal but encode differently
-    key: Any = (tags, tuple([(k, v, type(v)) for k, v in metadata.items()]))
-    if all(type(v) in _SCALARS for v in metadata.values()):
+    # the key carries each value's type: 1 and True are equal but encode differently.
+    # Floats are not cached (0.0 == -0.0), nor lists and dicts (unhashable or mutable).
+    values = tuple(metadata.values())
+    types = tuple(map(type, values))
+    key: Any = (tags, tuple(metadata), values, types)
+    if _CACHEABLE.issuperset(types):
         found = _JSON_CACHE.get(key)
-    else:  # a list or dict value: not hashable, or not safely comparable
+    else:
         key, found = None, None
     if found is None:
         meta = dict(metadata)
@@ -432,7 +440,8 @@ def _m003_labels_and_indexes(conn: Connection) -> None:
 
 # The daily rollup (SQLite only): one row per (day, model, deployment, type, region,
 # currency) with running sums, kept by a trigger on every row actually inserted (a
-# skipped duplicate run id fires nothing), in the same transaction. Audits by model,
+# skipped duplicate run id fires nothing), in the same transaction; since m005 the writer
+# adds each batch instead of the trigger. Audits by model,
 # deployment, type, region, day or month read it instead of every call, so they take
 # the same time at 1M or 10M calls. NULL keys are stored as '' (SQLite treats NULLs in
 # a primary key as distinct, which would defeat the upsert). The pico sum becomes REAL if
@@ -492,6 +501,43 @@ def _m004_daily_rollup(conn: Connection) -> None:
     )
 
 
+# m005: the per-row trigger cost more than the insert itself. The writer now folds each
+# batch into the rollup in the batch's own transaction, one upsert per group, summing the
+# rows that batch really inserted: SQLite gives a new row a rowid above every existing one
+# (the table never reaches rowid 2**63-1), so "rowid > the maximum before the batch" is
+# exactly the batch's new rows; a skipped duplicate run id is not among them, and BEGIN
+# IMMEDIATE keeps other writers out until the commit. Same sums, same keys as the trigger.
+# SQL's sum() fails on a 64-bit overflow where the trigger's "+" turned the sum into REAL
+# (which the audit detects); the writer then runs ROLLUP_ROWS_SQL, the trigger's own
+# row-by-row upsert, in the same transaction.
+
+_ROLLUP_INTO = f"INSERT INTO {DAILY.name} ({', '.join((*ROLLUP_KEYS, *ROLLUP_SUMS))}) "
+_ROLLUP_UPSERT = (
+    f"ON CONFLICT ({', '.join(ROLLUP_KEYS)}) DO UPDATE SET "
+    f"{', '.join(f'{k} = {k} + excluded.{k}' for k in ROLLUP_SUMS)}"
+)
+
+ROLLUP_BATCH_SQL = (
+    f"{_ROLLUP_INTO}SELECT {', '.join(_rollup_values('')[: len(ROLLUP_KEYS)])}, "
+    f"{', '.join(f'sum({v})' for v in _rollup_values('')[len(ROLLUP_KEYS) :])} "
+    f"FROM {CALLS.name} WHERE rowid > ? "
+    f"GROUP BY {', '.join(str(i + 1) for i in range(len(ROLLUP_KEYS)))} {_ROLLUP_UPSERT}"
+)
+"""SQLite: add the calls with rowid above the parameter to the daily rollup."""
+
+ROLLUP_ROWS_SQL = (
+    f"{_ROLLUP_INTO}SELECT {', '.join(_rollup_values(''))} "
+    f"FROM {CALLS.name} WHERE rowid > ? ORDER BY rowid {_ROLLUP_UPSERT}"
+)
+"""As :data:`ROLLUP_BATCH_SQL`, one row at a time (a sum past 64 bits becomes REAL)."""
+
+
+def _m005_rollup_by_batch(conn: Connection) -> None:
+    """SQLite: drop the per-row rollup trigger; the writer adds each batch (see above)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {CALLS.name}_daily")
+
+
 Migration = tuple[str, Callable[[Connection], None]]
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -499,6 +545,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ("m002_total_cost_pico", _m002_total_cost_pico),
     ("m003_labels_and_indexes", _m003_labels_and_indexes),
     ("m004_daily_rollup", _m004_daily_rollup),
+    ("m005_rollup_by_batch", _m005_rollup_by_batch),
 )
 """Ordered, named schema migrations; applied names are recorded in ``azcost_migrations``."""
 
