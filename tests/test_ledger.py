@@ -15,14 +15,25 @@ import textwrap
 import threading
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from ledger_helpers import make_record, sqlite_url
+from ledger_helpers import UTC, make_record, sqlite_url
 
 from azcost._audit import audit
 from azcost._ledger import Ledger
-from azcost._migrations import MIGRATIONS, create_ledger_engine, migrate, resolve_url
+from azcost._migrations import (
+    COLUMNS,
+    MIGRATIONS,
+    ROLLUP_KEYS,
+    _rollup_values,
+    create_ledger_engine,
+    insert_sql,
+    migrate,
+    resolve_url,
+    row_of,
+)
 from azcost.errors import LedgerError, LedgerWarning
 
 pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url
@@ -201,7 +212,7 @@ def test_first_schema_is_upgraded_keeping_its_records(ledger_url: str) -> None:
                 "run_metadata) VALUES ('old-1', '2026-10-01T00:00:00.000000+00:00', "
                 f"'2026-10-01', 'gpt-35-turbo-0301', 31, 0, 8, 0, 0, 0, "
                 f"CAST('0.000078' AS {money}), 'USD', true, true, '[\"team:a\"]', "
-                "'{\"user\":\"bob\"}')"
+                '\'{"user":"bob"}\')'
             )
         )
     engine.dispose()
@@ -213,6 +224,102 @@ def test_first_schema_is_upgraded_keeping_its_records(ledger_url: str) -> None:
         (row,) = audit(ledger.read_engine(), ["day"])
     assert (pico, json.loads(labels)) == (78_000_000, {"team": "a", "user": "bob"})
     assert (row.keys, row.requests, row.total_cost) == (("2026-10-01",), 1, Decimal("0.000078"))
+
+
+def _rollup_and_recomputed(url: str) -> tuple[list[Any], list[Any]]:
+    """The SQLite daily rollup, and the same sums computed from the calls table."""
+    keys = ", ".join(str(i + 1) for i in range(len(ROLLUP_KEYS)))
+    with Ledger(url) as ledger, ledger.read_engine().connect() as conn:
+        kept = conn.exec_driver_sql(f"SELECT * FROM azcost_daily ORDER BY {keys}").all()
+        computed = conn.exec_driver_sql(
+            f"SELECT {', '.join(_rollup_values('')[: len(ROLLUP_KEYS)])}, "
+            f"{', '.join(f'sum({v})' for v in _rollup_values('')[len(ROLLUP_KEYS) :])} "
+            f"FROM azcost_calls GROUP BY {keys} ORDER BY {keys}"
+        ).all()
+    return kept, computed
+
+
+def test_rollup_kept_by_the_old_trigger_upgrades_and_stays_exact(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    engine = create_ledger_engine(url)
+    migrate(engine, upto=4)  # a ledger as m004 left it: the rollup kept by a trigger
+    old = [make_record(i, total=f"0.00{i}1", model=f"m{i % 2}") for i in range(10)]
+    with engine.begin() as conn:
+        conn.exec_driver_sql(insert_sql("sqlite"), [row_of(r, text_money=True) for r in old])
+    engine.dispose()
+    new = [make_record(i, total="0.5", model=f"m{i % 3}") for i in range(5, 30)]  # 5..9 known
+    new.append(make_record(40, total=None, model=None, unpriced_reason="unknown model"))
+    with Ledger(url, flush_interval=3600) as ledger:
+        for rec in new:
+            ledger.record(rec)
+        ledger.flush()
+        rows = audit(ledger.read_engine(), ["model"])
+        with ledger.read_engine().connect() as conn:
+            triggers = conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+            ).scalar_one()
+    assert "m005_rollup_by_batch" in _migration_names(url)
+    assert triggers == 0
+    kept, computed = _rollup_and_recomputed(url)
+    assert kept == computed
+    stored = {r.run_id: r for r in new[::-1]} | {r.run_id: r for r in old}  # old ones stand
+    expected: dict[str, Decimal] = {}
+    for rec in stored.values():
+        model = rec.model or "gpt-35-turbo (unresolved)"  # as the audit labels it
+        expected[model] = expected.get(model, Decimal(0)) + (rec.total_cost or 0)
+    assert {r.keys[0]: r.total_cost for r in rows} == expected
+    assert sum(r.requests for r in rows) == len(stored) == 31
+
+
+_MIXED = [
+    make_record(0, when=dt.datetime(2026, 11, 2, 23, 59, 59, 999_999)),  # naive: UTC
+    make_record(1, when=dt.datetime(2026, 11, 3, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=5)))),
+    make_record(2, when=dt.datetime(999, 1, 1, tzinfo=UTC), total="0.0000000000001"),
+    make_record(3, total="9000000", metadata={"a": 0.0, "b": True}),
+    make_record(4, total="12345678.9", metadata={"a": -0.0, "b": True}),
+    make_record(5, total="0.078000000000000000", metadata={"a": [1, 2]}, tags=()),
+    make_record(6, total="-0.5", currency="EUR", model_version="0301"),
+    make_record(7, total="1E+2", cached_input_cost=Decimal("1E-7"), usage_known=False),
+    make_record(8, total=None, model=None, unpriced_reason="unknown model", metadata={}),
+    make_record(9, deployment=None, region=None, price_effective_from=None, tags=("x",)),
+]
+
+
+def test_sqlite_stores_each_column_as_the_general_row_conversion(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    with Ledger(url, flush_interval=3600) as ledger:  # one batch, several NULL patterns
+        for rec in _MIXED:
+            ledger.record(rec)
+        ledger.flush()
+        with ledger.read_engine().connect() as conn:
+            stored = conn.exec_driver_sql(
+                f"SELECT {', '.join(COLUMNS)} FROM azcost_calls ORDER BY run_id"
+            ).all()
+    expected = [row_of(rec, text_money=True) for rec in _MIXED]
+    assert [tuple(row) for row in stored] == [
+        tuple(int(v) if isinstance(v, bool) else v for v in row) for row in expected
+    ]
+    assert [row[COLUMNS.index("run_metadata")] for row in stored][3:5] == [
+        '{"a":0.0,"b":true}',
+        '{"a":-0.0,"b":true}',  # equal to 0.0, but not the same metadata
+    ]
+    kept, computed = _rollup_and_recomputed(url)
+    assert kept == computed
+
+
+def test_a_run_id_twice_in_one_batch_keeps_the_first(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    first = make_record(1, total="0.25")
+    again = make_record(1, total=None, model=None, unpriced_reason="retried differently")
+    with Ledger(url, flush_interval=3600) as ledger:
+        for rec in (make_record(0, total=None, model=None), first, make_record(2), again):
+            ledger.record(rec)
+        ledger.flush()
+        (back,) = [r for r in ledger.iter_records() if r.run_id == first.run_id]
+        rows = audit(ledger.read_engine())
+    assert back.to_dict() == first.to_dict()
+    assert sum(r.requests for r in rows) == 3
+    assert sum(r.total_cost for r in rows) == Decimal("0.25") + Decimal("0.000078")
 
 
 def test_migrations_run_once(ledger_url: str) -> None:
