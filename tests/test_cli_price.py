@@ -173,3 +173,15 @@ def test_committed_schema_matches_the_models(capsys: pytest.CaptureFixture[str])
     code, out, _ = run(capsys, "pricing", "schema")
     assert code == 0
     assert json.loads(out) == committed, "regenerate: azcost pricing schema > pricing/schema.json"
+
+
+def test_price_command_imports_nothing_heavy_once_the_table_is_cached(mini_path: Path) -> None:
+    code = (
+        "import sys; from azcost.cli import main; main(['price', 'gpt-35-turbo-0301', "
+        "'--input', '31', '--output', '8']); "
+        "print(sorted(m for m in ('asyncio', 'langchain_core', 'pydantic', 'sqlalchemy', "
+        "'yaml', 'ssl') if m in sys.modules))"
+    )
+    subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert warm.stdout.splitlines()[-1] == "[]"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 from .._money import money_str
@@ -68,6 +67,8 @@ def _call(llm: Any, mode: str) -> None:
     elif mode == "batch":
         llm.batch([MESSAGES])
     else:
+        import asyncio  # here, not at the top: `azcost price` must not pay for it
+
         asyncio.run(llm.ainvoke(MESSAGES))
 
 
