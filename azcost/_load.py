@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from ._deployment_types import DeploymentType
 from ._paths import cache_dir
-from ._pricing import CompiledFile, ModelInfo, Period, PricingTable, SeriesInfo, SourceInfo
+from ._pricing import (
+    RATE_FIELDS,
+    CompiledFile,
+    ModelInfo,
+    Period,
+    PricingTable,
+    SeriesInfo,
+    SourceInfo,
+)
 from .errors import PricingFileError
 
 if TYPE_CHECKING:
@@ -208,19 +216,11 @@ def _compile(parsed: PricingFile, path: str) -> CompiledFile:
 
 # --------------------------------------------------------------------------- cache
 
-_RATE_FIELDS = (
-    "input_per_mtok",
-    "cached_input_per_mtok",
-    "output_per_mtok",
-    "audio_input_per_mtok",
-    "audio_output_per_mtok",
-)
-
 
 def _to_cache(f: CompiledFile) -> dict[str, Any]:
     def period(p: Period) -> dict[str, Any]:
         out: dict[str, Any] = {"effective_from": p.effective_from.isoformat()}
-        for name in _RATE_FIELDS:
+        for name in RATE_FIELDS:
             value = getattr(p, name)
             out[name] = None if value is None else str(value)
         out["source"] = p.source.id

@@ -30,6 +30,15 @@ __all__ = [
     "SourceInfo",
 ]
 
+RATE_FIELDS = (
+    "input_per_mtok",
+    "cached_input_per_mtok",
+    "output_per_mtok",
+    "audio_input_per_mtok",
+    "audio_output_per_mtok",
+)
+"""The rate fields of a price period, in file order."""
+
 _PER_TOKEN = -6  # rates are per 1M tokens: scaleb(-6) is exact
 _ZERO = Decimal(0)
 _FAR_FUTURE = float("inf")

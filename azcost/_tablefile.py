@@ -23,6 +23,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ._deployment_types import DeploymentType
+from ._pricing import RATE_FIELDS
 from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
 from ._yaml import load_yaml
 from .errors import PricingFileError
@@ -36,13 +37,6 @@ __all__ = [
 ]
 
 _DTYPE_ORDER = {t: i for i, t in enumerate(DeploymentType)}
-_RATE_FIELDS = (
-    "input_per_mtok",
-    "cached_input_per_mtok",
-    "output_per_mtok",
-    "audio_input_per_mtok",
-    "audio_output_per_mtok",
-)
 _SAFE_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=/:@\-]*\Z")
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
 _NUMBER = re.compile(
@@ -138,7 +132,7 @@ def _source_lines(sid: str, src: Source) -> list[str]:
 
 def _period_lines(p: PricePeriod) -> list[str]:
     lines = [f"          - effective_from: {p.effective_from.isoformat()}"]
-    for name in _RATE_FIELDS:
+    for name in RATE_FIELDS:
         value: Decimal | None = getattr(p, name)
         if value is not None:
             lines.append(f"            {name}: {_number(value)}")
