@@ -206,11 +206,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Remember what the client said about itself; refuse the call when over budget."""
-        if self.closed:
-            return
-        if self.budget is not None:
-            self.check_budget()
-        self._runs[run_id] = (serialized, tags, metadata)
+        self._start(run_id, serialized, tags, metadata)
 
     def on_llm_start(
         self,
@@ -223,6 +219,15 @@ class CostCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Same as :meth:`on_chat_model_start`, for completion LLMs."""
+        self._start(run_id, serialized, tags, metadata)
+
+    def _start(
+        self,
+        run_id: UUID,
+        serialized: dict[str, Any],
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+    ) -> None:
         if self.closed:
             return
         if self.budget is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import EXAMPLE, example_llm
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult, Generation, LLMResult
 from langchain_core.prompts import ChatPromptTemplate
@@ -26,20 +27,7 @@ from azcost._callback import _active
 from azcost.errors import DeploymentsFileError, UnknownModelError, UnpricedCallWarning
 from azcost.testing import FakeAzureChatModel
 
-EXAMPLE = Decimal("0.000078")  # 31 + 8 tokens of gpt-35-turbo-0301 at 2.00 / 2.00 per 1M
 SCALE = int(os.environ.get("AZCOST_STRESS_SCALE", "1"))
-
-
-def example_llm(**kw: Any) -> FakeAzureChatModel:
-    base: dict[str, Any] = {
-        "deployment_name": "gpt-35-turbo",
-        "model": "gpt-35-turbo",
-        "model_version": "0301",
-        "input_tokens": 31,
-        "output_tokens": 8,
-    }
-    base.update(kw)
-    return FakeAzureChatModel(**base)
 
 
 def _invoke(llm: Any) -> None:

@@ -11,31 +11,17 @@ import warnings
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
+from fakes import EXAMPLE, example_llm
 
 import azcost
 from azcost import CostCallbackHandler, get_cost_callback
 from azcost._ledger import Ledger
 from azcost._record import CallRecord
 from azcost.errors import LedgerError, UnpricedCallWarning
-from azcost.testing import FakeAzureChatModel
 
-EXAMPLE = Decimal("0.000078")  # 31 + 8 tokens of gpt-35-turbo-0301 at 2.00 / 2.00 per 1M
 MINI = Path(__file__).parent / "data" / "mini.yaml"
-
-
-def example_llm(**kw: Any) -> FakeAzureChatModel:
-    base: dict[str, Any] = {
-        "deployment_name": "gpt-35-turbo",
-        "model": "gpt-35-turbo",
-        "model_version": "0301",
-        "input_tokens": 31,
-        "output_tokens": 8,
-    }
-    base.update(kw)
-    return FakeAzureChatModel(**base)
 
 
 def stored(url: str) -> list[CallRecord]:
