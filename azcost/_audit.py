@@ -67,9 +67,21 @@ class AuditRow:
     share: Decimal | None = None
     """Fraction of the grand total (same currency)."""
     repriced_cost: Decimal | None = None
-    """Cost of the same usage under the re-pricing table, when asked."""
+    """Cost under the re-pricing table of the calls it could price, when asked."""
     unrepriced_requests: int = 0
     """Calls the re-pricing table could not price."""
+
+    @property
+    def difference(self) -> Decimal | None:
+        """Repriced minus recorded cost; None unless every call of the group was repriced."""
+        if self.repriced_cost is None or self.unrepriced_requests:
+            return None
+        return self.repriced_cost - self.total_cost
+
+    @property
+    def repriced_any(self) -> bool:
+        """True when the re-pricing table priced at least one call of the group."""
+        return self.repriced_cost is not None and self.unrepriced_requests < self.requests
 
     def as_dict(self, by: Sequence[str]) -> dict[str, Any]:
         """A JSON-ready row: ``group`` (a value for one ``--by``, a list for several), metrics."""
@@ -84,8 +96,9 @@ class AuditRow:
         out["total_cost"] = money_str(self.total_cost)
         out["share"] = None if self.share is None else money_str(self.share)
         if self.repriced_cost is not None:
-            out["repriced_cost"] = money_str(self.repriced_cost)
-            out["difference"] = money_str(self.repriced_cost - self.total_cost)
+            diff = self.difference
+            out["repriced_cost"] = money_str(self.repriced_cost) if self.repriced_any else None
+            out["difference"] = None if diff is None else money_str(diff)
             out["unrepriced_requests"] = self.unrepriced_requests
         return out
 
@@ -398,8 +411,12 @@ def render_table(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
             "" if r.share is None else f"{r.share * 100:.1f}%",
         ]
         if repriced:
-            new = r.repriced_cost or Decimal(0)
-            cells += [money_str(new), money_str(new - r.total_cost), str(r.unrepriced_requests)]
+            diff = r.difference
+            cells += [
+                money_str(r.repriced_cost or Decimal(0)) if r.repriced_any else "n/a",
+                "n/a" if diff is None else money_str(diff),
+                str(r.unrepriced_requests),
+            ]
         return cells
 
     totals: dict[str, AuditRow] = {}

@@ -410,3 +410,22 @@ def test_table_counts_calls_the_reprice_table_cannot_price(
     assert lines[0].split()[-2:] == ["NOT", "REPRICED"]
     o1 = next(line for line in lines if line.startswith("o1-2024-12-17"))
     assert o1.split()[-1] == "1"
+
+
+def test_reprice_gives_no_difference_for_a_group_it_could_not_fully_price(
+    seeded: tuple[str, list[CallRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = seeded
+    rows = {r["group"]: r for r in _audit_json(capsys, url, "--reprice", str(CORRECTED))}
+    partly = rows["gpt-4o-2024-08-06"]  # one of its calls has no price in the corrected table
+    assert partly["unrepriced_requests"] == 1
+    assert partly["repriced_cost"] is not None
+    assert partly["difference"] is None
+    nothing = rows["o1-2024-12-17"]  # o1 is not in the corrected table at all
+    assert nothing["unrepriced_requests"] == nothing["requests"]
+    assert nothing["repriced_cost"] is None
+    assert nothing["difference"] is None
+    assert main(["audit", url, "--reprice", str(CORRECTED)]) == 0
+    table = capsys.readouterr().out
+    o1_line = next(line for line in table.splitlines() if line.startswith("o1-2024-12-17"))
+    assert o1_line.split()[-3:] == ["n/a", "n/a", str(nothing["requests"])]
