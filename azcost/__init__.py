@@ -6,15 +6,17 @@ the CLI does not pay for LangChain when it only prices a call.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_exports
+from ._version import __version__
 from .errors import (
     AzcostError,
     BudgetExceededError,
     DeploymentsFileError,
     InvalidUsageError,
     LedgerError,
+    LedgerWarning,
     NoPriceError,
     PricingFileError,
     RetailImportError,
@@ -24,17 +26,27 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from ._callback import CostCallbackHandler, get_cost_callback, get_openai_callback
-    from ._deployment_types import DeploymentType
-    from ._ledger import Ledger
-    from ._load import load_pricing, shipped_pricing_paths
-    from ._pricing import Cost, PricingTable, Rates
-    from ._record import CallRecord
-    from ._resolve import MatchKind, Resolution
-
-__version__ = "0.1.0"
+    from .callback import (
+        CostCallbackHandler,
+        ModelUsage,
+        UnpricedCall,
+        get_cost_callback,
+        get_openai_callback,
+    )
+    from .ledger import AuditRow, CallRecord, Ledger, audit
+    from .pricing import (
+        Cost,
+        DeploymentType,
+        MatchKind,
+        PricingTable,
+        Rates,
+        Resolution,
+        load_pricing,
+        shipped_pricing_paths,
+    )
 
 __all__ = [
+    "AuditRow",
     "AzcostError",
     "BudgetExceededError",
     "CallRecord",
@@ -45,7 +57,9 @@ __all__ = [
     "InvalidUsageError",
     "Ledger",
     "LedgerError",
+    "LedgerWarning",
     "MatchKind",
+    "ModelUsage",
     "NoPriceError",
     "PricingFileError",
     "PricingTable",
@@ -54,39 +68,31 @@ __all__ = [
     "RetailImportError",
     "UnknownDeploymentTypeError",
     "UnknownModelError",
+    "UnpricedCall",
     "UnpricedCallWarning",
     "__version__",
+    "audit",
     "get_cost_callback",
     "get_openai_callback",
     "load_pricing",
     "shipped_pricing_paths",
 ]
 
-_LAZY = {
-    "CostCallbackHandler": "._callback",
-    "get_cost_callback": "._callback",
-    "get_openai_callback": "._callback",
-    "Ledger": "._ledger",
-    "CallRecord": "._record",
-    "Cost": "._pricing",
-    "PricingTable": "._pricing",
-    "Rates": "._pricing",
-    "load_pricing": "._load",
-    "shipped_pricing_paths": "._load",
-    "MatchKind": "._resolve",
-    "Resolution": "._resolve",
-    "DeploymentType": "._deployment_types",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'azcost' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        **dict.fromkeys(
+            ("CostCallbackHandler", "ModelUsage", "UnpricedCall", "get_cost_callback"),
+            ".callback",
+        ),
+        "get_openai_callback": ".callback",
+        **dict.fromkeys(("AuditRow", "CallRecord", "Ledger", "audit"), ".ledger"),
+        **dict.fromkeys(
+            ("Cost", "DeploymentType", "MatchKind", "PricingTable", "Rates", "Resolution"),
+            ".pricing",
+        ),
+        "load_pricing": ".pricing",
+        "shipped_pricing_paths": ".pricing",
+    },
+)

@@ -18,8 +18,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
-from ._identity import undouble
-from ._resolve import join_version
+from .pricing._resolve import join_version, undouble
 
 try:
     from langchain_openai import AzureChatOpenAI as _AzureChatOpenAI

@@ -29,7 +29,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
-from ._resolve import join_version
+from .pricing._resolve import join_version
 
 __all__ = ["FakeAzureChatModel"]
 

@@ -27,9 +27,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from azcost._audit import audit
-from azcost._ledger import Ledger
-from azcost._migrations import ROLLUP_BATCH_SQL
+from azcost.ledger import Ledger, audit
+from azcost.ledger._migrations import ROLLUP_BATCH_SQL
 
 MODELS = ("gpt-35-turbo-0301", "gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "o1-2024-12-17",
           "gpt-35-turbo-0125")  # fmt: skip

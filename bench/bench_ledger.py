@@ -44,9 +44,8 @@ from bench_callback import time_per_call
 from langchain_core.utils.uuid import uuid7
 
 import azcost
-from azcost._ledger import Ledger
-from azcost._migrations import COLUMNS, insert_sql, row_of
-from azcost._record import CallRecord
+from azcost.ledger import CallRecord, Ledger
+from azcost.ledger._migrations import COLUMNS, insert_sql, row_of
 
 UTC = dt.timezone.utc
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from azcost._record import CallRecord
+from azcost.ledger import CallRecord
 
 UTC = dt.timezone.utc
 

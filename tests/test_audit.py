@@ -18,10 +18,8 @@ from hypothesis import strategies as st
 from ledger_helpers import UTC, make_record, sqlite_url
 
 import azcost
-from azcost._audit import audit
-from azcost._ledger import Ledger
-from azcost._record import CallRecord
 from azcost.cli import main
+from azcost.ledger import CallRecord, Ledger, audit
 
 pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url
 
@@ -129,7 +127,7 @@ def _expected(records: Sequence[CallRecord], by: str) -> dict[str | None, dict[s
         g["cached_input_tokens"] += r.cached_input_tokens
         g["output_tokens"] += r.output_tokens
         g["total_cost"] += r.total_cost or 0
-    money = azcost._money.money_str
+    money = azcost.pricing.money_str
     return {k: {**v, "total_cost": money(v["total_cost"])} for k, v in groups.items()}
 
 
@@ -268,7 +266,7 @@ def test_table_format_ends_with_a_total_line(
     lines = capsys.readouterr().out.splitlines()
     total = sum((r.total_cost or Decimal(0)) for r in records)
     assert lines[-1].split()[:2] == ["TOTAL", str(len(records))]
-    assert f"{azcost._money.money_str(total)} USD" in lines[-1]
+    assert f"{azcost.pricing.money_str(total)} USD" in lines[-1]
 
 
 def test_csv_format_has_a_header_and_one_line_per_group(
@@ -367,7 +365,7 @@ def test_ledger_stats_json(
     stats = json.loads(capsys.readouterr().out)
     total = sum((r.total_cost or Decimal(0)) for r in records)
     assert (stats["records"], stats["unpriced"]) == (len(records), 1)
-    assert stats["total_cost"] == {"USD": azcost._money.money_str(total)}
+    assert stats["total_cost"] == {"USD": azcost.pricing.money_str(total)}
 
 
 # --------------------------------------------------------------------------- end to end
@@ -376,7 +374,9 @@ def test_ledger_stats_json(
 def test_audit_equals_the_callback_totals_to_the_last_digit(
     ledger_url: str, mini_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    callback = pytest.importorskip("azcost._callback", reason="the cost callback is not built yet")
+    callback = pytest.importorskip(
+        "azcost.callback._handler", reason="the cost callback is not built yet"
+    )
     from azcost.testing import FakeAzureChatModel
 
     llms = [

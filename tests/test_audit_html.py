@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from ledger_helpers import UTC, make_record, sqlite_url
 
-from azcost._ledger import Ledger
 from azcost.cli import main
+from azcost.ledger import Ledger
 
 # (day of November 2026, model, cost)
 SPEND = [

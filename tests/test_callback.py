@@ -23,7 +23,7 @@ from langchain_core.runnables import RunnableLambda
 
 import azcost
 from azcost import BudgetExceededError, CostCallbackHandler, MatchKind, get_cost_callback
-from azcost._callback import _active
+from azcost.callback._handler import _active
 from azcost.errors import DeploymentsFileError, UnknownModelError, UnpricedCallWarning
 from azcost.testing import FakeAzureChatModel
 
@@ -559,9 +559,9 @@ def test_ledger_url_is_opened_and_closed_by_the_block(
         made.append(FakeLedger(url))
         return made[-1]
 
-    fake_module = types.ModuleType("azcost._ledger")
+    fake_module = types.ModuleType("azcost.ledger._writer")
     fake_module.Ledger = factory  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "azcost._ledger", fake_module)
+    monkeypatch.setitem(sys.modules, "azcost.ledger._writer", fake_module)
     with get_cost_callback(mini, ledger="sqlite:///x.db"):
         example_llm().invoke("x")
     [ledger] = made

@@ -17,9 +17,8 @@ from fakes import EXAMPLE, example_llm
 
 import azcost
 from azcost import CostCallbackHandler, get_cost_callback
-from azcost._ledger import Ledger
-from azcost._record import CallRecord
 from azcost.errors import LedgerError, UnpricedCallWarning
+from azcost.ledger import CallRecord, Ledger
 
 MINI = Path(__file__).parent / "data" / "mini.yaml"
 

@@ -21,9 +21,9 @@ import pytest
 import sqlalchemy as sa
 from ledger_helpers import UTC, make_record, sqlite_url
 
-from azcost._audit import audit
-from azcost._ledger import Ledger
-from azcost._migrations import (
+from azcost.errors import LedgerError, LedgerWarning
+from azcost.ledger import Ledger, audit
+from azcost.ledger._migrations import (
     COLUMNS,
     MIGRATIONS,
     ROLLUP_KEYS,
@@ -34,7 +34,6 @@ from azcost._migrations import (
     resolve_url,
     row_of,
 )
-from azcost.errors import LedgerError, LedgerWarning
 
 pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url
 
@@ -491,7 +490,7 @@ _WRITER = textwrap.dedent(
     """
     import sys
     from ledger_helpers import make_record
-    from azcost._ledger import Ledger
+    from azcost.ledger import Ledger
 
     url, durability, start, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     ledger = Ledger(url, durability=durability)

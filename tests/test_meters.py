@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from azcost._deployment_types import DeploymentType
-from azcost._meters import Meter, MeterSkipped, parse_meter
+from azcost.azure import Meter, MeterSkipped, parse_meter
+from azcost.pricing import DeploymentType
 
 G, DZ, R = DeploymentType.GLOBAL, DeploymentType.DATA_ZONE, DeploymentType.REGIONAL
 GB, DZB = DeploymentType.GLOBAL_BATCH, DeploymentType.DATA_ZONE_BATCH

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from azcost._deployment_types import DeploymentType
-from azcost._pricediff import RateChange, diff_files
-from azcost._tablefile import read_table
 from azcost.cli import main
+from azcost.pricing import DeploymentType, RateChange, diff_files, read_table
 
 TABLE = Path(__file__).parent / "data" / "retail" / "table.yaml"
 
@@ -33,12 +31,15 @@ NEW_PERIOD = """          - effective_from: 2024-11-20
             output_per_mtok: 10.00
             source: test
 """
-NEW_PERIOD_ADDED = NEW_PERIOD + """          - effective_from: 2026-02-01
+NEW_PERIOD_ADDED = (
+    NEW_PERIOD
+    + """          - effective_from: 2026-02-01
             input_per_mtok: 2.75
             cached_input_per_mtok: 1.25
             output_per_mtok: 11.00
             source: test
 """
+)
 
 
 def test_identical_files_have_no_differences() -> None:
@@ -65,7 +66,10 @@ def test_rate_edited_in_place_is_a_change_on_that_period(tmp_path: Path) -> None
     new = _edited(tmp_path, ("input_per_mtok: 0.15", "input_per_mtok: 0.12"))
     (change,) = diff_files(read_table(TABLE).file, read_table(new).file).changed
     assert (change.model, change.effective_from, change.old, change.new) == (
-        "gpt-4o-mini-2024-07-18", dt.date(2024, 7, 18), Decimal("0.15"), Decimal("0.12"),
+        "gpt-4o-mini-2024-07-18",
+        dt.date(2024, 7, 18),
+        Decimal("0.15"),
+        Decimal("0.12"),
     )
     assert change.change_pct == Decimal("-20.00")
 
@@ -73,8 +77,10 @@ def test_rate_edited_in_place_is_a_change_on_that_period(tmp_path: Path) -> None
 def test_models_and_series_added_and_removed(tmp_path: Path) -> None:
     new = _edited(
         tmp_path,
-        ("  gpt-5-chat-2025-08-07:\n    base: gpt-5-chat\n    version: 2025-08-07",
-         "  gpt-5-chat-2025-08-01:\n    base: gpt-5-chat\n    version: 2025-08-01"),
+        (
+            "  gpt-5-chat-2025-08-07:\n    base: gpt-5-chat\n    version: 2025-08-07",
+            "  gpt-5-chat-2025-08-01:\n    base: gpt-5-chat\n    version: 2025-08-01",
+        ),
         ("      - deployment_type: data-zone\n", "      - deployment_type: data-zone-batch\n"),
     )
     d = diff_files(read_table(TABLE).file, read_table(new).file)
@@ -88,13 +94,25 @@ def test_cli_json_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["pricing", "diff", str(TABLE), str(new), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {
-        "old_version", "new_version", "added", "removed", "added_series", "removed_series",
-        "changed", "added_periods", "removed_periods",
+        "old_version",
+        "new_version",
+        "added",
+        "removed",
+        "added_series",
+        "removed_series",
+        "changed",
+        "added_periods",
+        "removed_periods",
     }
     assert data["changed"][0] == {
-        "model": "gpt-4o-2024-11-20", "deployment_type": "global", "region": None,
-        "effective_from": "2026-02-01", "field": "input_per_mtok",
-        "old": "2.5", "new": "2.75", "change_pct": "10.00",
+        "model": "gpt-4o-2024-11-20",
+        "deployment_type": "global",
+        "region": None,
+        "effective_from": "2026-02-01",
+        "field": "input_per_mtok",
+        "old": "2.5",
+        "new": "2.75",
+        "change_pct": "10.00",
     }
     assert data["added_periods"][0]["output_per_mtok"] == "11"
 

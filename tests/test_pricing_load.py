@@ -10,7 +10,7 @@ import pytest
 
 import azcost
 from azcost import PricingFileError
-from azcost._load import validate_files
+from azcost.pricing import validate_files
 
 HEADER = """\
 schema_version: 1

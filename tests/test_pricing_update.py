@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 import azcost
-from azcost._pricediff import bump_version, merge_import
-from azcost._retail import import_rows, read_pages
-from azcost._tablefile import dump_table, read_table
+from azcost.azure import import_rows, read_pages
 from azcost.cli import main
+from azcost.pricing import bump_version, dump_table, merge_import, read_table
 
 DATA = Path(__file__).parent / "data" / "retail"
 PAGES = [str(DATA / "page1.json"), str(DATA / "page2.json")]
@@ -61,10 +60,13 @@ def test_updated_table_loads_and_prices_with_the_new_rates(table: Path) -> None:
 
 def test_history_is_never_rewritten(table: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # the table says 10.00 output from 2024-08-06; the import's older-dated rows say otherwise
-    table.write_text(table.read_text().replace("output_per_mtok: 10.00\n            source: test\n"
-                                               "      - deployment_type: data-zone",
-                                               "output_per_mtok: 9.00\n            source: test\n"
-                                               "      - deployment_type: data-zone", 1))
+    table.write_text(
+        table.read_text().replace(
+            "output_per_mtok: 10.00\n            source: test\n      - deployment_type: data-zone",
+            "output_per_mtok: 9.00\n            source: test\n      - deployment_type: data-zone",
+            1,
+        )
+    )
     before = read_table(table).file.models["gpt-4o-2024-08-06"].prices[0].periods
     _update(table)
     after = read_table(table).file.models["gpt-4o-2024-08-06"].prices[0].periods
@@ -135,7 +137,7 @@ def test_json_report(table: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_failing_write_leaves_the_table_untouched(
     table: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import azcost._tablefile as tf
+    import azcost.pricing._writer as tf
 
     text = table.read_text()
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 import azcost
-from azcost._identity import identify
-from azcost._record import CallRecord, new_record
-from azcost._tally import build_record
+from azcost.callback._identity import identify
+from azcost.callback._tally import build_record
+from azcost.ledger._record import CallRecord, new_record
 
 NAMES = [f.name for f in dataclasses.fields(CallRecord)]
 

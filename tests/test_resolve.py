@@ -6,7 +6,7 @@ import pytest
 
 import azcost
 from azcost import MatchKind, UnknownModelError
-from azcost._resolve import join_version, normalize_name
+from azcost.pricing import join_version, normalize_name
 
 
 @pytest.mark.parametrize(

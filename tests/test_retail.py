@@ -14,12 +14,10 @@ from typing import Any
 import pytest
 
 import azcost
-from azcost._deployment_types import DeploymentType
-from azcost._retail import ImportResult, import_rows, read_pages
-from azcost._retailfetch import fetch_pages
-from azcost._tablefile import read_table
+from azcost.azure import ImportResult, fetch_pages, import_rows, read_pages
 from azcost.cli import main
 from azcost.errors import RetailImportError
+from azcost.pricing import DeploymentType, read_table
 
 DATA = Path(__file__).parent / "data" / "retail"
 PAGES = [DATA / "page1.json", DATA / "page2.json"]
@@ -215,12 +213,20 @@ def test_missing_last_page_is_warned() -> None:
 
 def test_round_trip_import_load_price(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "new.yaml"
-    assert main(["pricing", "import-azure", *map(str, PAGES), "--table", str(TABLE),
-                 "-o", str(out)]) == 0
+    assert (
+        main(["pricing", "import-azure", *map(str, PAGES), "--table", str(TABLE), "-o", str(out)])
+        == 0
+    )
     assert "skipped" in capsys.readouterr().out
     table = azcost.load_pricing(out)
-    cost = table.cost("gpt-4o-2024-08-06", input_tokens=1000, output_tokens=100,
-                      cached_input_tokens=200, deployment_type="global", at=dt.date(2025, 1, 1))
+    cost = table.cost(
+        "gpt-4o-2024-08-06",
+        input_tokens=1000,
+        output_tokens=100,
+        cached_input_tokens=200,
+        deployment_type="global",
+        at=dt.date(2025, 1, 1),
+    )
     # 800 * 2.50/1M + 200 * 1.25/1M + 100 * 10/1M
     assert cost.total == Decimal("0.00325")
     assert out.read_text().startswith("# Azure OpenAI list prices imported")
@@ -230,13 +236,27 @@ def test_import_json_report_lists_skipped_meters(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "new.yaml"
-    main(["pricing", "import-azure", *map(str, PAGES), "--table", str(TABLE), "-o", str(out),
-          "--format", "json"])
+    main(
+        [
+            "pricing",
+            "import-azure",
+            *map(str, PAGES),
+            "--table",
+            str(TABLE),
+            "-o",
+            str(out),
+            "--format",
+            "json",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["rows_read"] == 48
-    assert {"meter_name": "Az-Speech-Whisper Hours", "product_name": "Azure OpenAI",
-            "reason": "speech (transcription or text to speech), not a chat token price",
-            "rows": 1} in report["skipped"]
+    assert {
+        "meter_name": "Az-Speech-Whisper Hours",
+        "product_name": "Azure OpenAI",
+        "reason": "speech (transcription or text to speech), not a chat token price",
+        "rows": 1,
+    } in report["skipped"]
 
 
 # --------------------------------------------------------------------------- --fetch
@@ -322,8 +342,21 @@ def test_cli_fetch_imports_and_saves_pages(
     api: _Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, saved = tmp_path / "new.yaml", tmp_path / "pages"
-    code = main(["pricing", "import-azure", "--fetch", "--api-url", api.url, "--table",
-                 str(TABLE), "-o", str(out), "--save-pages", str(saved)])
+    code = main(
+        [
+            "pricing",
+            "import-azure",
+            "--fetch",
+            "--api-url",
+            api.url,
+            "--table",
+            str(TABLE),
+            "-o",
+            str(out),
+            "--save-pages",
+            str(saved),
+        ]
+    )
     assert code == 0
     assert sorted(p.name for p in saved.iterdir()) == ["page-001.json", "page-002.json"]
     rows, _ = read_pages(sorted(saved.iterdir()))

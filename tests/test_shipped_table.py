@@ -97,7 +97,7 @@ def test_each_base_has_at_most_one_default_version() -> None:
 
 
 def test_shipped_table_is_in_canonical_form_so_update_loses_nothing() -> None:
-    from azcost._tablefile import dump_table, read_table
+    from azcost.pricing import dump_table, read_table
 
     path = azcost.shipped_pricing_paths()[0]
     doc = read_table(path)

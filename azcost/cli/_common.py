@@ -9,7 +9,7 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from .._money import money_str
+from ..pricing._money import money_str
 
 __all__ = ["add_format", "dumps", "parse_date", "write"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .._money import money_str
+from ..pricing._money import money_str
 from ._common import add_format, dumps, write
 
 __all__ = ["register"]

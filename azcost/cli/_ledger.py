@@ -13,7 +13,7 @@ from ..errors import AzcostError
 from ._common import add_format, dumps, parse_date, write
 
 if TYPE_CHECKING:
-    from .._ledger import Ledger
+    from ..ledger._writer import Ledger
 
 __all__ = ["register"]
 
@@ -23,13 +23,13 @@ _URL_HELP = (
 
 
 def _open(args: argparse.Namespace) -> Ledger:
-    from .._ledger import Ledger
+    from ..ledger._writer import Ledger
 
     return Ledger(args.url)
 
 
 def _by(value: str) -> str:
-    from .._audit import DIMENSIONS
+    from ..ledger._audit import DIMENSIONS
 
     if value in DIMENSIONS or (value.startswith("tag:") and len(value) > 4):
         return value
@@ -101,14 +101,14 @@ def register(commands: Any) -> None:
 
 
 def _run_audit(args: argparse.Namespace) -> int:
-    from .._audit import Reprice, audit, render_csv, render_json_rows, render_table
+    from ..ledger._audit import Reprice, audit, render_csv, render_json_rows, render_table
 
     by: list[str] = args.by or ["model"]
     if (args.reprice_deployment_type or args.reprice_model) and not args.reprice:
         raise AzcostError("--reprice-deployment-type and --reprice-model need --reprice FILE")
     reprice = None
     if args.reprice:
-        from .._load import load_pricing
+        from ..pricing._load import load_pricing
 
         reprice = Reprice(
             load_pricing(*args.reprice),
@@ -121,7 +121,7 @@ def _run_audit(args: argparse.Namespace) -> int:
             engine, by, since=args.since, until=args.until, model=args.model, reprice=reprice
         )
         if args.html:
-            from .._audit_html import write_report
+            from ..ledger._html import write_report
 
             write_report(
                 args.html, engine, rows, by, since=args.since, until=args.until, model=args.model
@@ -146,7 +146,7 @@ _CSV_JSON = ("tags", "metadata")
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from .._record import CallRecord
+    from ..ledger._record import CallRecord
 
     fields = list(CallRecord.__dataclass_fields__)
     out = sys.stdout
@@ -178,7 +178,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _run_path(args: argparse.Namespace) -> int:
-    from .._migrations import display_url, resolve_url, sqlite_path
+    from ..ledger._migrations import display_url, resolve_url, sqlite_path
 
     url = resolve_url(args.url)
     path = sqlite_path(url)

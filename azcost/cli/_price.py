@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._money import money_str
 from ..errors import AzcostError
+from ..pricing._money import money_str
 from ._common import add_format, dumps, parse_date, write
 
 if TYPE_CHECKING:
-    from .._pricing import PricingTable
+    from ..pricing._table import PricingTable
 
 __all__ = ["register_price", "register_pricing"]
 
@@ -33,7 +33,7 @@ def _add_pricing_option(parser: argparse.ArgumentParser) -> None:
 
 def table_from_args(args: argparse.Namespace) -> PricingTable:
     """The shipped table, with any ``--pricing`` files layered on top."""
-    from .._load import load_pricing, shipped_pricing_paths
+    from ..pricing._load import load_pricing, shipped_pricing_paths
 
     extra: list[str] = list(args.pricing)
     if args.no_shipped:
@@ -148,7 +148,7 @@ def register_pricing(verbs: Any) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from .._load import shipped_pricing_paths, validate_files
+    from ..pricing._load import shipped_pricing_paths, validate_files
 
     files = [Path(f) for f in args.files] or shipped_pricing_paths()
     problems = validate_files(files)
@@ -242,7 +242,7 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _run_schema(args: argparse.Namespace) -> int:
-    from .._schema import json_schema
+    from ..pricing._schema import json_schema
 
     write(dumps(json_schema()))
     return 0

@@ -14,8 +14,8 @@ from ._common import add_format, dumps, write
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .._retail import ImportResult, RetailRow
-    from .._schema import ModelEntry
+    from ..azure._retail import ImportResult, RetailRow
+    from ..pricing._schema import ModelEntry
 
 __all__ = ["register"]
 
@@ -28,20 +28,47 @@ _IMPORT_HEADER = """\
 
 
 def _add_source_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--region", default="eastus", help="region whose regional and data-zone "
-                   "prices the region-less series carry (default: eastus)")
-    p.add_argument("--all-regions", action="store_true",
-                   help="also add region-specific series where another region's price differs")
-    p.add_argument("--fetch", action="store_true",
-                   help="query the Retail Prices API instead of reading saved pages")
-    p.add_argument("--api-url", default=None, metavar="URL",
-                   help="Retail Prices API endpoint (default: https://prices.azure.com/api/retail/prices)")
-    p.add_argument("--save-pages", metavar="DIR",
-                   help="with --fetch, save each page as DIR/page-NNN.json (for update --from)")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="S",
-                   help="seconds per request with --fetch (default: 30)")
-    p.add_argument("--retries", type=int, default=4, metavar="N",
-                   help="retries on HTTP 429/5xx or network errors with --fetch (default: 4)")
+    p.add_argument(
+        "--region",
+        default="eastus",
+        help="region whose regional and data-zone "
+        "prices the region-less series carry (default: eastus)",
+    )
+    p.add_argument(
+        "--all-regions",
+        action="store_true",
+        help="also add region-specific series where another region's price differs",
+    )
+    p.add_argument(
+        "--fetch",
+        action="store_true",
+        help="query the Retail Prices API instead of reading saved pages",
+    )
+    p.add_argument(
+        "--api-url",
+        default=None,
+        metavar="URL",
+        help="Retail Prices API endpoint (default: https://prices.azure.com/api/retail/prices)",
+    )
+    p.add_argument(
+        "--save-pages",
+        metavar="DIR",
+        help="with --fetch, save each page as DIR/page-NNN.json (for update --from)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds per request with --fetch (default: 30)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=4,
+        metavar="N",
+        help="retries on HTTP 429/5xx or network errors with --fetch (default: 4)",
+    )
 
 
 def register(verbs: Any) -> None:
@@ -55,8 +82,11 @@ def register(verbs: Any) -> None:
     )
     p.add_argument("files", nargs="*", metavar="FILE.json", help="saved API response pages")
     p.add_argument("--output", "-o", required=True, metavar="NEW.yaml", help="file to write")
-    p.add_argument("--table", metavar="TABLE.yaml",
-                   help="table whose models resolve versions and give metadata (default: shipped)")
+    p.add_argument(
+        "--table",
+        metavar="TABLE.yaml",
+        help="table whose models resolve versions and give metadata (default: shipped)",
+    )
     p.add_argument("--currency", default="USD", help="currency of the prices (default: USD)")
     _add_source_options(p)
     add_format(p, "text", "json")
@@ -80,8 +110,14 @@ def register(verbs: Any) -> None:
         "rewritten), bump its version, rewrite it canonically and print the diff.",
     )
     p.add_argument("table", metavar="TABLE.yaml")
-    p.add_argument("--from", dest="files", nargs="+", default=[], metavar="FILE.json",
-                   help="saved API response pages")
+    p.add_argument(
+        "--from",
+        dest="files",
+        nargs="+",
+        default=[],
+        metavar="FILE.json",
+        help="saved API response pages",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the diff, write nothing")
     _add_source_options(p)
     add_format(p, "text", "json")
@@ -90,8 +126,8 @@ def register(verbs: Any) -> None:
 
 def _rows(args: argparse.Namespace, currency: str) -> tuple[list[RetailRow], list[str], str]:
     """Rows from saved pages or the API, warnings, and a note naming where they came from."""
-    from .._retail import API_URL, read_pages, rows_from_page
-    from .._retailfetch import fetch_pages
+    from ..azure._fetch import fetch_pages
+    from ..azure._retail import API_URL, read_pages, rows_from_page
 
     if args.fetch:
         if args.files:
@@ -119,7 +155,7 @@ def _rows(args: argparse.Namespace, currency: str) -> tuple[list[RetailRow], lis
 def _table_models(path: str | None) -> dict[str, ModelEntry]:
     """Models of the given table, or of every shipped table (later files win)."""
     from .. import shipped_pricing_paths
-    from .._tablefile import read_table
+    from ..pricing._writer import read_table
 
     paths = [path] if path is not None else shipped_pricing_paths()
     models: dict[str, ModelEntry] = {}
@@ -131,7 +167,7 @@ def _table_models(path: str | None) -> dict[str, ModelEntry]:
 def _import(
     args: argparse.Namespace, models: Mapping[str, ModelEntry], currency: str
 ) -> ImportResult:
-    from .._retail import import_rows
+    from ..azure._retail import import_rows
 
     if not re.fullmatch(r"[a-z0-9]+", args.region.strip().lower()):
         raise AzcostError(f"--region must be an Azure region name like eastus, not {args.region!r}")
@@ -156,8 +192,12 @@ def _report(result: ImportResult) -> dict[str, Any]:
         "models": list(result.file.models),
         "warnings": result.warnings,
         "skipped": [
-            {"meter_name": s.meter_name, "product_name": s.product_name, "reason": s.reason,
-             "rows": s.rows}
+            {
+                "meter_name": s.meter_name,
+                "product_name": s.product_name,
+                "reason": s.reason,
+                "rows": s.rows,
+            }
             for s in result.skipped
         ],
     }
@@ -180,7 +220,7 @@ def _check_written(path: Path) -> None:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from .._tablefile import dump_table, write_atomic
+    from ..pricing._writer import dump_table, write_atomic
 
     result = _import(args, _table_models(args.table), args.currency)
     header = _IMPORT_HEADER.format(
@@ -205,8 +245,8 @@ def _run_import(args: argparse.Namespace) -> int:
 
 
 def _run_diff(args: argparse.Namespace) -> int:
-    from .._pricediff import diff_files
-    from .._tablefile import read_table
+    from ..pricing._diff import diff_files
+    from ..pricing._writer import read_table
 
     diff = diff_files(read_table(args.old).file, read_table(args.new).file)
     write(dumps(diff.as_dict()) if args.format == "json" else diff.text())
@@ -214,8 +254,8 @@ def _run_diff(args: argparse.Namespace) -> int:
 
 
 def _run_update(args: argparse.Namespace) -> int:
-    from .._pricediff import diff_files, merge_import
-    from .._tablefile import dump_table, read_table, write_atomic
+    from ..pricing._diff import diff_files, merge_import
+    from ..pricing._writer import dump_table, read_table, write_atomic
 
     table = read_table(args.table)
     result = _import(args, table.file.models, table.file.currency)

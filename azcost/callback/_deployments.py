@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ._schema import DeploymentTypeField, VersionText, describe_error
-from ._yaml import Positions, line_for, load_yaml
-from .errors import DeploymentsFileError, PricingFileError
+from ..errors import DeploymentsFileError, PricingFileError
+from ..pricing._schema import DeploymentTypeField, VersionText, describe_error
+from ..pricing._yaml import Positions, line_for, load_yaml
 
 __all__ = ["Deployment", "DeploymentsSource", "load_deployments"]
 

@@ -33,6 +33,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ..errors import LedgerError, LedgerWarning
 from ._migrations import (
     CALLS,
     COLUMNS,
@@ -50,7 +51,6 @@ from ._migrations import (
 from ._record import CallRecord
 from ._spool import Spool, spool_path
 from ._sqlite_rows import MAX_ROWID_SQL, sqlite_batches
-from .errors import LedgerError, LedgerWarning
 
 __all__ = ["Durability", "Ledger"]
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ..errors import PricingFileError
 from ._deployment_types import DeploymentType
-from ._pricing import RATE_FIELDS
 from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
+from ._table import RATE_FIELDS
 from ._yaml import load_yaml
-from .errors import PricingFileError
 
 __all__ = [
     "TableDoc",
@@ -43,9 +43,31 @@ _NUMBER = re.compile(
     r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?\Z|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+\Z"
 )
 _NOT_STRINGS = {
-    "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
+    "~",
+    "null",
+    "Null",
+    "NULL",
+    "true",
+    "True",
+    "TRUE",
+    "false",
+    "False",
+    "FALSE",
     # YAML 1.1 booleans: azcost reads them as text, other YAML readers would not
-    "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "n",
+    "yes",
+    "Yes",
+    "YES",
+    "no",
+    "No",
+    "NO",
+    "on",
+    "On",
+    "ON",
+    "off",
+    "Off",
+    "OFF",
+    "y",
+    "n",
 }
 
 
@@ -63,7 +85,7 @@ class TableDoc:
 
 def read_table(path: str | Path) -> TableDoc:
     """Read and fully validate one pricing file (schema and cross-field rules)."""
-    from . import load_pricing
+    from ._load import load_pricing
 
     load_pricing(path)  # every rule the loader enforces; raises PricingFileError
     text = Path(path).read_text(encoding="utf-8")

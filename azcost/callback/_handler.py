@@ -31,19 +31,19 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
-from ._deployments import Deployment, DeploymentsSource, load_deployments
-from ._identity import Identity, identify
-from ._money import money_str
-from ._pricing import Cost, PricingTable
-from ._record import CallRecord
-from ._tally import ModelUsage, UnpricedCall, build_record, render_summary
-from .errors import (
+from ..errors import (
     AzcostError,
     BudgetExceededError,
     InvalidUsageError,
     NoPriceError,
     UnpricedCallWarning,
 )
+from ..ledger._record import CallRecord
+from ..pricing._money import money_str
+from ..pricing._table import Cost, PricingTable
+from ._deployments import Deployment, DeploymentsSource, load_deployments
+from ._identity import Identity, identify
+from ._tally import ModelUsage, UnpricedCall, build_record, render_summary
 
 __all__ = [
     "CostCallbackHandler",
@@ -76,7 +76,7 @@ class LedgerLike(Protocol):
 
 
 def _load_table(pricing: PricingTable | str | Path | Sequence[str | Path] | None) -> PricingTable:
-    from . import load_pricing  # the loader's home is azcost's business, not the callback's
+    from ..pricing._load import load_pricing
 
     if pricing is None:
         return load_pricing()
@@ -158,7 +158,7 @@ class CostCallbackHandler(BaseCallbackHandler):
         ] = {}
         self._identities: dict[tuple[str | None, ...], Identity] = {}
         if isinstance(ledger, str):  # last: nothing above can fail and leave it open
-            from ._ledger import Ledger  # imported only when a ledger is asked for
+            from ..ledger._writer import Ledger  # imported only when a ledger is asked for
 
             self.ledger = Ledger(ledger)
         else:

@@ -18,8 +18,8 @@ from pydantic import (
     field_validator,
 )
 
+from ..errors import UnknownDeploymentTypeError
 from ._deployment_types import DeploymentType, parse_deployment_type
-from .errors import UnknownDeploymentTypeError
 
 __all__ = [
     "DeploymentTypeField",

@@ -20,9 +20,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._paths import cache_dir
+from ..errors import PricingFileError
 from ._deployment_types import DeploymentType
-from ._paths import cache_dir
-from ._pricing import (
+from ._table import (
     RATE_FIELDS,
     CompiledFile,
     ModelInfo,
@@ -31,7 +32,6 @@ from ._pricing import (
     SeriesInfo,
     SourceInfo,
 )
-from .errors import PricingFileError
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -309,7 +309,7 @@ def _from_cache(data: dict[str, Any], path: str) -> CompiledFile:
 
 
 def _cache_path(raw: bytes) -> Path:
-    from . import __version__
+    from .._version import __version__
 
     digest = hashlib.sha256(raw).hexdigest()[:32]
     return cache_dir() / f"pricing-{digest}-v{_CACHE_FORMAT}-{__version__}.json"
@@ -418,16 +418,19 @@ def _layer(files: Sequence[CompiledFile]) -> PricingTable:
     return PricingTable(files)
 
 
-_PKG_DIR = Path(__file__).resolve().parent
+_AZCOST_DIR = Path(__file__).resolve().parent.parent
+# In a wheel the repository's top-level pricing/ folder is packed as azcost/_tables/;
+# in a source checkout (editable install) it is read where it is.
+_SHIPPED_DIRS = (_AZCOST_DIR / "_tables", _AZCOST_DIR.parent / "pricing")
 
 
 def shipped_pricing_paths() -> list[Path]:
     """Paths of the pricing tables shipped with azcost, in layering order."""
-    for folder in (_PKG_DIR / "pricing", _PKG_DIR.parent / "pricing"):
+    for folder in _SHIPPED_DIRS:
         found = sorted(folder.glob("*.yaml"))
         if found:
             return found
-    raise PricingFileError("azcost's shipped pricing tables are missing", path=_PKG_DIR / "pricing")
+    raise PricingFileError("azcost's shipped pricing tables are missing", path=_SHIPPED_DIRS[0])
 
 
 _shipped: PricingTable | None = None

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from ..errors import AzcostError
+from ..pricing._money import money_str
 from ._audit import AuditRow, daily_spend, render_json_rows
-from ._money import money_str
-from .errors import AzcostError
 
 __all__ = ["render_report", "write_report"]
 
@@ -127,9 +127,7 @@ def render_report(
     if dicts and "repriced_cost" in dicts[0]:
         cols += ["repriced_cost", "difference", "unrepriced_requests"]
     cols.append("share")
-    head = "".join(
-        f'<th class="{"key" if c in by else "num"}">{html.escape(c)}</th>' for c in cols
-    )
+    head = "".join(f'<th class="{"key" if c in by else "num"}">{html.escape(c)}</th>' for c in cols)
     body = []
     for d in dicts:
         cells = []

@@ -12,8 +12,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import RetailImportError
 from ._retail import API_URL, parse_json
-from .errors import RetailImportError
 
 __all__ = ["DEFAULT_FILTER", "fetch_pages"]
 

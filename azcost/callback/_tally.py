@@ -13,10 +13,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from ..ledger._record import CallRecord, new_record
+from ..pricing._money import money_str
+from ..pricing._table import Cost
 from ._identity import Identity
-from ._money import money_str
-from ._pricing import Cost
-from ._record import CallRecord, new_record
 
 __all__ = ["ModelUsage", "UnpricedCall", "build_record", "render_summary"]
 

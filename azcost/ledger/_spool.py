@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from ._paths import data_dir
+from .._paths import data_dir
 from ._record import CallRecord
 
 try:  # POSIX only; elsewhere one process per spool is assumed

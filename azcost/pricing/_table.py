@@ -14,10 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from ..errors import InvalidUsageError, NoPriceError
 from ._deployment_types import DeploymentType, parse_deployment_type
 from ._money import money_str
 from ._resolve import NameIndex, Resolution
-from .errors import InvalidUsageError, NoPriceError
 
 __all__ = [
     "CompiledFile",

@@ -17,7 +17,7 @@ from typing import Any
 from ._deployment_types import DeploymentType
 from ._money import money_str
 from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
-from ._tablefile import series_sort_key
+from ._writer import series_sort_key
 
 __all__ = [
     "MergeResult",
@@ -122,8 +122,13 @@ class PricingDiff:
     def empty(self) -> bool:
         """True when the files price everything the same way."""
         return not (
-            self.added or self.removed or self.added_series or self.removed_series
-            or self.changed or self.added_periods or self.removed_periods
+            self.added
+            or self.removed
+            or self.added_series
+            or self.removed_series
+            or self.changed
+            or self.added_periods
+            or self.removed_periods
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -331,4 +336,3 @@ def merge_import(
 def _with_sources(series: PriceSeries, ids: dict[str, str]) -> PriceSeries:
     periods = [p.model_copy(update={"source": ids.get(p.source, p.source)}) for p in series.periods]
     return series.model_copy(update={"periods": periods})
-

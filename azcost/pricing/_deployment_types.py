@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from .errors import UnknownDeploymentTypeError
+from ..errors import UnknownDeploymentTypeError
 
 __all__ = ["ACCEPTED_DEPLOYMENT_NAMES", "DeploymentType", "parse_deployment_type"]
 

@@ -13,9 +13,9 @@ import enum
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from .errors import UnknownModelError
+from ..errors import UnknownModelError
 
-__all__ = ["MatchKind", "NameIndex", "Resolution", "join_version", "normalize_name"]
+__all__ = ["MatchKind", "NameIndex", "Resolution", "join_version", "normalize_name", "undouble"]
 
 
 class MatchKind(str, enum.Enum):
@@ -72,6 +72,15 @@ def normalize_name(name: str) -> str:
     if s.startswith("gpt-3.5"):
         s = "gpt-35" + s[len("gpt-3.5") :]
     return s
+
+
+def undouble(name: str, version: str | None) -> str:
+    """Undo LangChain's second append: ``gpt-4o-2024-08-06-2024-08-06`` -> ``gpt-4o-2024-08-06``."""
+    if version:
+        twice = f"-{version}-{version}"
+        while name.endswith(twice):
+            name = name[: -len(version) - 1]
+    return name
 
 
 def join_version(name: str, version: str | None) -> str:

@@ -21,13 +21,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
+from ..errors import AzcostError, LedgerError
+from ..pricing._money import money_str
 from ._migrations import CALLS, DAILY
-from ._money import money_str
 from ._record import TOKEN_FIELDS
-from .errors import AzcostError, LedgerError
 
 if TYPE_CHECKING:
-    from ._pricing import PricingTable
+    from ..pricing._table import PricingTable
 
 __all__ = [
     "DIMENSIONS",

@@ -21,10 +21,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from ._deployment_types import DeploymentType
+from ..errors import RetailImportError
+from ..pricing._deployment_types import DeploymentType
+from ..pricing._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
 from ._meters import Meter, MeterSkipped, TokenKind, parse_meter
-from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
-from .errors import RetailImportError
 
 __all__ = [
     "API_URL",
@@ -274,11 +274,17 @@ def _resolve(meter: Meter, models: Mapping[str, ModelEntry]) -> _Target:
                 f"version {hint} of {what} fits several models: {', '.join(n for n, _ in matched)}"
             )
         siblings = [e for _, e in known if e.base == family]
-        if siblings and re.fullmatch(r"\d{4}", hint) and all(
-            re.fullmatch(r"\d{4}", e.version) for e in siblings
+        if (
+            siblings
+            and re.fullmatch(r"\d{4}", hint)
+            and all(re.fullmatch(r"\d{4}", e.version) for e in siblings)
         ):
             return _Target(
-                f"{family}-{hint}", None, family, hint, siblings[-1].kind,
+                f"{family}-{hint}",
+                None,
+                family,
+                hint,
+                siblings[-1].kind,
                 f"new version {hint} of {family} "
                 f"(metadata from {siblings[-1].base}-{siblings[-1].version})",
             )
@@ -293,7 +299,11 @@ def _resolve(meter: Meter, models: Mapping[str, ModelEntry]) -> _Target:
             " (the meter names a context size, not a version)" if ctx else ""
         )
         return _Target(
-            name, entry, entry.base, entry.version, entry.kind,
+            name,
+            entry,
+            entry.base,
+            entry.version,
+            entry.kind,
             f"version {entry.version} inferred: {why}",
         )
     if not fits:
@@ -523,8 +533,13 @@ def _build_series(
 
 def _note(current: Mapping[str, _Quote], target: _Target, region: str) -> str:
     meters: list[tuple[str, str]] = []
-    for f in ("input_per_mtok", "cached_input_per_mtok", "output_per_mtok",
-              "audio_input_per_mtok", "audio_output_per_mtok"):
+    for f in (
+        "input_per_mtok",
+        "cached_input_per_mtok",
+        "output_per_mtok",
+        "audio_input_per_mtok",
+        "audio_output_per_mtok",
+    ):
         q = current.get(f)
         if q is not None and q.row.meter_name not in [m[0] for m in meters]:
             meters.append((q.row.meter_name, f"{q.row.price}/{q.row.unit.split()[0]}"))

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, fields, make_dataclass
 from decimal import Decimal
 from typing import Any
 
-from ._money import money_str
+from ..pricing._money import money_str
 
 __all__ = ["COST_FIELDS", "TOKEN_FIELDS", "CallRecord", "new_record"]
 

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ._deployment_types import DeploymentType
+from ..pricing._deployment_types import DeploymentType
 
 __all__ = ["Meter", "MeterSkipped", "TokenKind", "parse_meter"]
 
@@ -82,19 +82,48 @@ _NOISE = {"tokens", "token", "1m", "1k", "std", "standard", "az"}
 _NOT_TOKEN_PRICE: dict[str, str] = {}
 for _markers, _reason in (
     (
-        ("ft", "ftuned", "fine", "tuned", "finetune", "finetuned", "trng", "training",
-         "hosting", "hstng", "grader", "rft", "developer", "dev"),
+        (
+            "ft",
+            "ftuned",
+            "fine",
+            "tuned",
+            "finetune",
+            "finetuned",
+            "trng",
+            "training",
+            "hosting",
+            "hstng",
+            "grader",
+            "rft",
+            "developer",
+            "dev",
+        ),
         "fine-tuning (training, hosting or fine-tuned inference), not a base model's token price",
     ),
     (("provisioned", "ptu", "ptus", "reservation"), "provisioned throughput, billed per unit-hour"),
     (("pp", "priority"), "priority processing tier, not priced by azcost"),
     (("flex",), "flex processing tier, not priced by azcost"),
     (("dall", "dalle", "image", "images", "img"), "image generation, not priced per token"),
-    (("whisper", "speech", "tts", "transcribe", "transcription", "trscb", "transc", "hd"),
-     "speech (transcription or text to speech), not a chat token price"),
-    (("assistants", "interpreter", "session", "sessions", "search", "file", "vector",
-      "tool", "tools", "browser", "container"),
-     "tool call or tool storage, not a token price"),
+    (
+        ("whisper", "speech", "tts", "transcribe", "transcription", "trscb", "transc", "hd"),
+        "speech (transcription or text to speech), not a chat token price",
+    ),
+    (
+        (
+            "assistants",
+            "interpreter",
+            "session",
+            "sessions",
+            "search",
+            "file",
+            "vector",
+            "tool",
+            "tools",
+            "browser",
+            "container",
+        ),
+        "tool call or tool storage, not a token price",
+    ),
     (("realtime", "rt", "realtimeprvw"), "realtime audio, not priced by azcost"),
     (("sora", "video"), "video generation, not priced per token"),
     (("research", "computer"), "deep research or computer use, priced per call as well"),

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from .errors import PricingFileError
+from ..errors import PricingFileError
 
 try:  # pragma: no cover - depends on how PyYAML was built
     from yaml import CSafeLoader as _Loader

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._deployment_types import DeploymentType
+from ..errors import AzcostError, UnknownModelError
+from ..pricing._deployment_types import DeploymentType
+from ..pricing._resolve import MatchKind, undouble
+from ..pricing._table import PricingTable
 from ._deployments import Deployment
-from ._pricing import PricingTable
-from ._resolve import MatchKind
-from .errors import AzcostError, UnknownModelError
 
-__all__ = ["Identity", "identify", "undouble"]
+__all__ = ["Identity", "identify"]
 
 
 class Identity:
@@ -47,15 +47,6 @@ class Identity:
         """Region from the deployments map, or None."""
         self.error = error
         """Why the model could not be resolved."""
-
-
-def undouble(name: str, version: str | None) -> str:
-    """Undo LangChain's second append: ``gpt-4o-2024-08-06-2024-08-06`` -> ``gpt-4o-2024-08-06``."""
-    if version:
-        twice = f"-{version}-{version}"
-        while name.endswith(twice):
-            name = name[: -len(version) - 1]
-    return name
 
 
 def identify(

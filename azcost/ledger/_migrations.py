@@ -27,10 +27,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ._money import money_str
-from ._paths import data_dir
+from .._paths import data_dir
+from ..errors import LedgerError
+from ..pricing._money import money_str
 from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord
-from .errors import LedgerError
 
 __all__ = [
     "CALLS",

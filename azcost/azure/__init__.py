@@ -1,0 +1,46 @@
+"""What Azure publishes: meter names, Retail Prices API pages and their import.
+
+Owns parsing Azure's meter names into model, version, deployment type and token
+kind, reading and fetching Retail Prices API pages, and turning them into pricing
+series. Imports ``pricing``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+from ._meters import Meter, MeterSkipped, TokenKind, parse_meter
+
+if TYPE_CHECKING:
+    from ._fetch import fetch_pages
+    from ._retail import API_URL, ImportResult, RetailRow, import_rows, read_pages, rows_from_page
+
+__all__ = [
+    "API_URL",
+    "ImportResult",
+    "Meter",
+    "MeterSkipped",
+    "RetailRow",
+    "TokenKind",
+    "fetch_pages",
+    "import_rows",
+    "parse_meter",
+    "read_pages",
+    "rows_from_page",
+]
+
+# the retail import needs pydantic: imported on first use only
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        "fetch_pages": "._fetch",
+        "API_URL": "._retail",
+        "ImportResult": "._retail",
+        "RetailRow": "._retail",
+        "import_rows": "._retail",
+        "read_pages": "._retail",
+        "rows_from_page": "._retail",
+    },
+)

@@ -1,0 +1,69 @@
+"""Pricing tables: the YAML format, its strict loader, name resolution and exact costs.
+
+Owns everything about a price: the schema and YAML reader, the compiled run-time
+table, model-name resolution, deployment types, the canonical writer and the diff
+used by updates. Imports nothing else from azcost but ``errors`` and ``_paths``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+from ._deployment_types import DeploymentType, parse_deployment_type
+from ._load import load_pricing, shipped_pricing_paths, validate_files
+from ._money import money_str
+from ._resolve import MatchKind, Resolution, join_version, normalize_name, undouble
+from ._table import Cost, PricingTable, Rates
+
+if TYPE_CHECKING:
+    from ._diff import MergeResult, PricingDiff, RateChange, bump_version, diff_files, merge_import
+    from ._schema import PricingFile, json_schema
+    from ._writer import dump_table, read_table, write_atomic
+
+__all__ = [
+    "Cost",
+    "DeploymentType",
+    "MatchKind",
+    "MergeResult",
+    "PricingDiff",
+    "PricingFile",
+    "PricingTable",
+    "RateChange",
+    "Rates",
+    "Resolution",
+    "bump_version",
+    "diff_files",
+    "dump_table",
+    "join_version",
+    "json_schema",
+    "load_pricing",
+    "merge_import",
+    "money_str",
+    "normalize_name",
+    "parse_deployment_type",
+    "read_table",
+    "shipped_pricing_paths",
+    "undouble",
+    "validate_files",
+    "write_atomic",
+]
+
+# the file tools need pydantic and YAML: imported on first use only
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        "MergeResult": "._diff",
+        "PricingDiff": "._diff",
+        "RateChange": "._diff",
+        "bump_version": "._diff",
+        "diff_files": "._diff",
+        "merge_import": "._diff",
+        "PricingFile": "._schema",
+        "json_schema": "._schema",
+        "dump_table": "._writer",
+        "read_table": "._writer",
+        "write_atomic": "._writer",
+    },
+)
