@@ -45,7 +45,7 @@ from langchain_core.utils.uuid import uuid7
 
 import azcost
 from azcost.ledger import CallRecord, Ledger
-from azcost.ledger._migrations import COLUMNS, insert_sql, row_of
+from azcost.ledger._tables import COLUMNS, insert_sql, row_of
 
 UTC = dt.timezone.utc
 

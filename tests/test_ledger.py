@@ -23,17 +23,9 @@ from ledger_helpers import UTC, make_record, sqlite_url
 
 from azcost.errors import LedgerError, LedgerWarning
 from azcost.ledger import Ledger, audit
-from azcost.ledger._migrations import (
-    COLUMNS,
-    MIGRATIONS,
-    ROLLUP_KEYS,
-    _rollup_values,
-    create_ledger_engine,
-    insert_sql,
-    migrate,
-    resolve_url,
-    row_of,
-)
+from azcost.ledger._db import create_ledger_engine, resolve_url
+from azcost.ledger._migrations import MIGRATIONS, migrate
+from azcost.ledger._tables import COLUMNS, ROLLUP_KEYS, insert_sql, rollup_values, row_of
 
 pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url
 
@@ -231,8 +223,8 @@ def _rollup_and_recomputed(url: str) -> tuple[list[Any], list[Any]]:
     with Ledger(url) as ledger, ledger.read_engine().connect() as conn:
         kept = conn.exec_driver_sql(f"SELECT * FROM azcost_daily ORDER BY {keys}").all()
         computed = conn.exec_driver_sql(
-            f"SELECT {', '.join(_rollup_values('')[: len(ROLLUP_KEYS)])}, "
-            f"{', '.join(f'sum({v})' for v in _rollup_values('')[len(ROLLUP_KEYS) :])} "
+            f"SELECT {', '.join(rollup_values('')[: len(ROLLUP_KEYS)])}, "
+            f"{', '.join(f'sum({v})' for v in rollup_values('')[len(ROLLUP_KEYS) :])} "
             f"FROM azcost_calls GROUP BY {keys} ORDER BY {keys}"
         ).all()
     return kept, computed

@@ -178,7 +178,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _run_path(args: argparse.Namespace) -> int:
-    from ..ledger._migrations import display_url, resolve_url, sqlite_path
+    from ..ledger import display_url, resolve_url, sqlite_path
 
     url = resolve_url(args.url)
     path = sqlite_path(url)

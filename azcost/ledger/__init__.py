@@ -14,8 +14,9 @@ from ._record import CallRecord
 
 if TYPE_CHECKING:
     from ._audit import AuditRow, Reprice, audit
+    from ._db import default_url, display_url, resolve_url, sqlite_path
     from ._html import write_report
-    from ._migrations import default_url, display_url, migrate, resolve_url, sqlite_path
+    from ._migrations import migrate
     from ._writer import Durability, Ledger
 
 __all__ = [
@@ -42,11 +43,11 @@ __getattr__, __dir__ = lazy_exports(
         "Reprice": "._audit",
         "audit": "._audit",
         "write_report": "._html",
-        "default_url": "._migrations",
-        "display_url": "._migrations",
+        "default_url": "._db",
+        "display_url": "._db",
         "migrate": "._migrations",
-        "resolve_url": "._migrations",
-        "sqlite_path": "._migrations",
+        "resolve_url": "._db",
+        "sqlite_path": "._db",
         "Durability": "._writer",
         "Ledger": "._writer",
     },

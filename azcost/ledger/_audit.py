@@ -23,8 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import AzcostError, LedgerError
 from ..pricing._money import money_str
-from ._migrations import CALLS, DAILY
 from ._record import TOKEN_FIELDS
+from ._tables import CALLS, DAILY
 
 if TYPE_CHECKING:
     from ..pricing._table import PricingTable

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from operator import attrgetter, is_, itemgetter
 from typing import Any
 
-from ._migrations import CALLS, COLUMNS, _pico, _tags_meta_json
 from ._record import CallRecord
+from ._tables import CALLS, COLUMNS, pico, tags_meta_json
 
 __all__ = ["MAX_ROWID_SQL", "sqlite_batches"]
 
@@ -52,7 +52,7 @@ def _ts_and_day(ts: dt.datetime) -> tuple[str, str]:
 
 
 def _pico_of_text(text: str, total: Any) -> int | None:
-    """The exact total in 1e-12 units from its plain decimal text (as ``_pico(total)``)."""
+    """The exact total in 1e-12 units from its plain decimal text (as ``pico(total)``)."""
     whole, _, frac = text.partition(".")
     if len(frac) > 12:
         if frac[12:].strip("0"):
@@ -61,7 +61,7 @@ def _pico_of_text(text: str, total: Any) -> int | None:
     try:
         value = int(whole + frac.ljust(12, "0"))
     except ValueError:  # NaN, Infinity: leave them to the general rule
-        return _pico(total)
+        return pico(total)
     return value if -_INT64 < value < _INT64 else None
 
 
@@ -78,7 +78,7 @@ def _sqlite_row(rec: CallRecord) -> tuple[Any, ...]:
         total = format(total_cost, "f")  # exact plain decimal text, never an exponent
         pico = _pico_of_text(total, total_cost)
     if tags or metadata:
-        tags_json, meta_json, labels_json = _tags_meta_json(tags, metadata)
+        tags_json, meta_json, labels_json = tags_meta_json(tags, metadata)
     else:
         tags_json, meta_json, labels_json = "[]", "{}", "{}"
     ts_text, day = _ts_and_day(ts)

@@ -34,23 +34,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..errors import LedgerError, LedgerWarning
-from ._migrations import (
-    CALLS,
-    COLUMNS,
-    ROLLUP_BATCH_SQL,
-    ROLLUP_ROWS_SQL,
-    create_ledger_engine,
-    display_url,
-    insert_sql,
-    migrate,
-    record_from_row,
-    resolve_url,
-    row_of,
-    sqlite_path,
-)
+from ._db import create_ledger_engine, display_url, resolve_url, sqlite_path
+from ._migrations import migrate
 from ._record import CallRecord
 from ._spool import Spool, spool_path
 from ._sqlite_rows import MAX_ROWID_SQL, sqlite_batches
+from ._tables import (
+    CALLS,
+    COLUMNS,
+    MIGRATIONS_TABLE,
+    ROLLUP_BATCH_SQL,
+    ROLLUP_ROWS_SQL,
+    insert_sql,
+    record_from_row,
+    row_of,
+)
 
 __all__ = ["Durability", "Ledger"]
 
@@ -105,7 +103,7 @@ class Ledger:
         if durability not in ("async", "sync"):
             raise LedgerError(f"durability must be 'async' or 'sync', not {durability!r}")
         self.url = resolve_url(url)
-        """The resolved database URL (see :func:`azcost._migrations.resolve_url`)."""
+        """The resolved database URL (see :func:`azcost.ledger.resolve_url`)."""
         self.durability: Durability = durability
         """``async``: queued, committed in batches; ``sync``: committed before returning."""
         self.spool = Spool(spool_path(self.url))
@@ -459,7 +457,6 @@ class Ledger:
                     sa.func.sum(sa.case((c.priced, 1), else_=0)),
                 )
             ).one()
-            from ._migrations import MIGRATIONS_TABLE
 
             migrations = list(
                 conn.scalars(sa.select(MIGRATIONS_TABLE.c.name).order_by(MIGRATIONS_TABLE.c.name))

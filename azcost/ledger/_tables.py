@@ -1,0 +1,373 @@
+"""The ledger's tables and rows: the latest schema, the daily rollup, record <-> row.
+
+Money is stored exactly. PostgreSQL: unconstrained ``NUMERIC`` (``NUMERIC(38, 18)``
+would silently round a cost with more than 18 decimal places; unconstrained NUMERIC
+keeps every digit). SQLite: decimal *text* in a ``TEXT`` column (a NUMERIC column would
+give the value REAL affinity and turn it into a binary float). Because SQLite cannot sum
+decimal text exactly, each row also carries ``total_cost_pico``: the total as an integer
+number of 1e-12 currency units, so ``SUM()`` over millions of rows is exact and fast.
+It is NULL when the total is not a whole number of pico-units (more than 12 decimal
+places) or would not fit in 64 bits; the text column stays the source of truth and the
+audit adds those rows from the text, so totals are exact in every case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..pricing import money_str
+from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord
+
+__all__ = [
+    "CALLS",
+    "COLUMNS",
+    "DAILY",
+    "MIGRATIONS_TABLE",
+    "ROLLUP_BATCH_SQL",
+    "ROLLUP_KEYS",
+    "ROLLUP_ROWS_SQL",
+    "ROLLUP_SUMS",
+    "Money",
+    "calls_columns",
+    "daily_table",
+    "insert_sql",
+    "labels_of",
+    "pico",
+    "record_from_row",
+    "rollup_sums",
+    "rollup_values",
+    "row_of",
+    "tags_meta_json",
+]
+
+# --------------------------------------------------------------------------- tables
+
+
+class Money(sa.types.TypeDecorator[Decimal]):
+    """Exact money: NUMERIC on PostgreSQL, decimal text on SQLite."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(sa.Numeric(asdecimal=True))
+        return dialect.type_descriptor(sa.Text())
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return money_str(Decimal(value))
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(value)
+
+
+_meta = sa.MetaData()
+
+MIGRATIONS_TABLE = sa.Table(
+    "azcost_migrations",
+    _meta,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("applied_at", sa.Text, nullable=False),
+)
+
+
+def calls_columns(tokens: Sequence[str], costs: Sequence[str]) -> list[sa.Column[Any]]:
+    """The columns of ``azcost_calls`` with the given token and cost columns."""
+    cols: list[sa.Column[Any]] = [
+        sa.Column("run_id", sa.Text, primary_key=True),
+        sa.Column("ts", sa.Text, nullable=False),
+        sa.Column("day", sa.Text, nullable=False),
+    ]
+    cols += [
+        sa.Column(name, sa.Text)
+        for name in (
+            "deployment",
+            "reported_model",
+            "model",
+            "model_version",
+            "deployment_type",
+            "region",
+            "match",
+        )
+    ]
+    cols += [sa.Column(name, sa.BigInteger, nullable=False) for name in tokens]
+    cols += [sa.Column(name, Money) for name in costs]
+    cols += [
+        sa.Column("currency", sa.Text, nullable=False),
+        sa.Column("pricing_version", sa.Text),
+        sa.Column("price_effective_from", sa.Text),
+        sa.Column("priced", sa.Boolean, nullable=False),
+        sa.Column("unpriced_reason", sa.Text),
+        sa.Column("usage_known", sa.Boolean, nullable=False),
+        sa.Column("tags", sa.Text, nullable=False),
+        sa.Column("run_metadata", sa.Text, nullable=False),
+    ]
+    return cols
+
+
+CALLS = sa.Table(
+    "azcost_calls",
+    _meta,
+    *calls_columns(TOKEN_FIELDS, COST_FIELDS),
+    sa.Column("total_cost_pico", sa.BigInteger),
+    sa.Column("labels", sa.Text),
+)
+"""The ledger table, latest schema: one row per completed call."""
+
+COLUMNS: tuple[str, ...] = tuple(c.name for c in CALLS.columns)
+"""Column order used by :func:`row_of` and :func:`insert_sql`."""
+
+
+# --------------------------------------------------------------------------- rows
+
+_PICO = 12
+_INT64 = 2**63
+
+
+def pico(total: Decimal | None) -> int | None:
+    if total is None:
+        return None
+    scaled = total.scaleb(_PICO)
+    if scaled != scaled.to_integral_value():
+        return None
+    value = int(scaled)
+    return value if -_INT64 < value < _INT64 else None
+
+
+def labels_of(tags: Iterable[str], metadata: dict[str, Any]) -> dict[str, str]:
+    """What ``--by tag:KEY`` reads: ``KEY:value`` or ``KEY=value`` tags, then scalar metadata."""
+    labels: dict[str, str] = {}
+    for tag in tags:
+        for sep in (":", "="):
+            key, found, value = tag.partition(sep)
+            if found and key:
+                labels[key] = value
+                break
+    for key, value in metadata.items():
+        if isinstance(value, (str, int, float, bool)):
+            labels[str(key)] = value if isinstance(value, str) else json.dumps(value)
+    return labels
+
+
+_UTC = dt.timezone.utc
+
+
+def _ts_text(ts: dt.datetime) -> tuple[str, str]:
+    if ts.tzinfo is not _UTC:
+        ts = ts.replace(tzinfo=_UTC) if ts.tzinfo is None else ts.astimezone(_UTC)
+    text = ts.isoformat(timespec="microseconds")
+    return text, text[:10]
+
+
+_json = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str).encode
+
+
+_JSON_CACHE: dict[Any, tuple[str, str, str]] = {}
+_CACHEABLE = frozenset((str, int, bool, type(None)))
+
+
+def tags_meta_json(tags: tuple[str, ...], metadata: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(tags, metadata, labels) as JSON; memoised, since most runs repeat a few tag sets."""
+    # the key carries each value's type: 1 and True are equal but encode differently.
+    # Floats are not cached (0.0 == -0.0), nor lists and dicts (unhashable or mutable).
+    values = tuple(metadata.values())
+    types = tuple(map(type, values))
+    key: Any = (tags, tuple(metadata), values, types)
+    if _CACHEABLE.issuperset(types):
+        found = _JSON_CACHE.get(key)
+    else:
+        key, found = None, None
+    if found is None:
+        meta = dict(metadata)
+        found = (_json(list(tags)), _json(meta), _json(labels_of(tags, meta)))
+        if key is not None:
+            if len(_JSON_CACHE) >= 4096:
+                _JSON_CACHE.clear()
+            _JSON_CACHE[key] = found
+    return found
+
+
+def row_of(rec: CallRecord, *, text_money: bool) -> tuple[Any, ...]:
+    """One record as a tuple in :data:`COLUMNS` order (money as text when ``text_money``)."""
+    ts, day = _ts_text(rec.timestamp)
+    costs: list[Any] = [
+        rec.input_cost,
+        rec.cached_input_cost,
+        rec.output_cost,
+        rec.audio_input_cost,
+        rec.audio_output_cost,
+        rec.total_cost,
+    ]
+    if text_money:
+        # format(..., "f"): exact plain decimal text, never an exponent
+        costs = [None if c is None else format(c, "f") for c in costs]
+    eff = rec.price_effective_from
+    tags = rec.tags
+    metadata = rec.metadata
+    if tags or metadata:
+        tags_json, meta_json, labels_json = tags_meta_json(tags, metadata)
+    else:
+        tags_json, meta_json, labels_json = "[]", "{}", "{}"
+    return (
+        rec.run_id,
+        ts,
+        day,
+        rec.deployment,
+        rec.reported_model,
+        rec.model,
+        rec.model_version,
+        rec.deployment_type,
+        rec.region,
+        rec.match,
+        rec.input_tokens,
+        rec.cached_input_tokens,
+        rec.output_tokens,
+        rec.reasoning_tokens,
+        rec.audio_input_tokens,
+        rec.audio_output_tokens,
+        *costs,
+        rec.currency,
+        rec.pricing_version,
+        None if eff is None else eff.isoformat(),
+        bool(rec.priced),
+        rec.unpriced_reason,
+        bool(rec.usage_known),
+        tags_json,
+        meta_json,
+        pico(rec.total_cost),
+        labels_json,
+    )
+
+
+def record_from_row(row: sa.Row[Any] | Sequence[Any]) -> CallRecord:
+    """Inverse of :func:`row_of` for a row selected in :data:`COLUMNS` order."""
+    values = dict(zip(COLUMNS, row, strict=True))
+    data: dict[str, Any] = {
+        "run_id": values["run_id"],
+        "timestamp": values["ts"],
+        "price_effective_from": values["price_effective_from"],
+        "priced": bool(values["priced"]),
+        "usage_known": bool(values["usage_known"]),
+        "tags": json.loads(values["tags"]),
+        "metadata": json.loads(values["run_metadata"]),
+    }
+    for name in (
+        "deployment",
+        "reported_model",
+        "model",
+        "model_version",
+        "deployment_type",
+        "region",
+        "match",
+        "currency",
+        "pricing_version",
+        "unpriced_reason",
+        *TOKEN_FIELDS,
+    ):
+        data[name] = values[name]
+    for name in COST_FIELDS:
+        value = values[name]
+        data[name] = None if value is None else Decimal(value)
+    return CallRecord.from_dict(data)
+
+
+def insert_sql(dialect: str) -> str:
+    """The idempotent insert in the driver's paramstyle: a known run id is skipped."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    return (
+        f"INSERT INTO {CALLS.name} ({', '.join(COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(COLUMNS))}) ON CONFLICT (run_id) DO NOTHING"
+    )
+
+
+# The daily rollup (SQLite only): one row per (day, model, deployment, type, region,
+# currency) with running sums, kept by a trigger on every row actually inserted (a
+# skipped duplicate run id fires nothing), in the same transaction; since m005 the writer
+# adds each batch instead of the trigger. Audits by model,
+# deployment, type, region, day or month read it instead of every call, so they take
+# the same time at 1M or 10M calls. NULL keys are stored as '' (SQLite treats NULLs in
+# a primary key as distinct, which would defeat the upsert). The pico sum becomes REAL if
+# it ever overflows 64 bits; the audit then falls back to the calls table.
+# PostgreSQL sums NUMERIC fast enough and keeps no rollup.
+
+ROLLUP_KEYS = (
+    "day", "model", "reported_model", "model_version", "deployment", "deployment_type",
+    "region", "currency",
+)  # fmt: skip
+
+
+def rollup_sums(tokens: Sequence[str]) -> tuple[str, ...]:
+    """The summed columns of the daily rollup with the given token columns."""
+    return ("requests", "priced_requests", *tokens, "cost_pico", "inexact_requests")
+
+
+def daily_table(tokens: Sequence[str]) -> sa.Table:
+    """The daily rollup table with the given token columns."""
+    return sa.Table(
+        "azcost_daily",
+        sa.MetaData(),
+        *(sa.Column(k, sa.Text, primary_key=True) for k in ROLLUP_KEYS),
+        *(sa.Column(k, sa.BigInteger, nullable=False) for k in rollup_sums(tokens)),
+    )
+
+
+ROLLUP_SUMS = rollup_sums(TOKEN_FIELDS)
+
+DAILY = daily_table(TOKEN_FIELDS)
+"""The SQLite daily rollup of ``azcost_calls`` (see the comment above)."""
+
+
+def rollup_values(prefix: str, tokens: Sequence[str] = TOKEN_FIELDS) -> list[str]:
+    """SQL expressions of one call's rollup keys and sums (columns read with *prefix*)."""
+    keys = [f"{prefix}day"] + [f"coalesce({prefix}{k}, '')" for k in ROLLUP_KEYS[1:-1]]
+    keys.append(f"{prefix}currency")
+    inexact = f"{prefix}total_cost IS NOT NULL AND {prefix}total_cost_pico IS NULL"
+    return [
+        *keys,
+        "1",
+        f"CASE WHEN {prefix}priced THEN 1 ELSE 0 END",
+        *(f"{prefix}{t}" for t in tokens),
+        f"coalesce({prefix}total_cost_pico, 0)",
+        f"CASE WHEN {inexact} THEN 1 ELSE 0 END",
+    ]
+
+
+# m005: the per-row trigger cost more than the insert itself. The writer now folds each
+# batch into the rollup in the batch's own transaction, one upsert per group, summing the
+# rows that batch really inserted: SQLite gives a new row a rowid above every existing one
+# (the table never reaches rowid 2**63-1), so "rowid > the maximum before the batch" is
+# exactly the batch's new rows; a skipped duplicate run id is not among them, and BEGIN
+# IMMEDIATE keeps other writers out until the commit. Same sums, same keys as the trigger.
+# SQL's sum() fails on a 64-bit overflow where the trigger's "+" turned the sum into REAL
+# (which the audit detects); the writer then runs ROLLUP_ROWS_SQL, the trigger's own
+# row-by-row upsert, in the same transaction.
+
+_ROLLUP_INTO = f"INSERT INTO {DAILY.name} ({', '.join((*ROLLUP_KEYS, *ROLLUP_SUMS))}) "
+_ROLLUP_UPSERT = (
+    f"ON CONFLICT ({', '.join(ROLLUP_KEYS)}) DO UPDATE SET "
+    f"{', '.join(f'{k} = {k} + excluded.{k}' for k in ROLLUP_SUMS)}"
+)
+
+ROLLUP_BATCH_SQL = (
+    f"{_ROLLUP_INTO}SELECT {', '.join(rollup_values('')[: len(ROLLUP_KEYS)])}, "
+    f"{', '.join(f'sum({v})' for v in rollup_values('')[len(ROLLUP_KEYS) :])} "
+    f"FROM {CALLS.name} WHERE rowid > ? "
+    f"GROUP BY {', '.join(str(i + 1) for i in range(len(ROLLUP_KEYS)))} {_ROLLUP_UPSERT}"
+)
+"""SQLite: add the calls with rowid above the parameter to the daily rollup."""
+
+ROLLUP_ROWS_SQL = (
+    f"{_ROLLUP_INTO}SELECT {', '.join(rollup_values(''))} "
+    f"FROM {CALLS.name} WHERE rowid > ? ORDER BY rowid {_ROLLUP_UPSERT}"
+)
+"""As :data:`ROLLUP_BATCH_SQL`, one row at a time (a sum past 64 bits becomes REAL)."""
