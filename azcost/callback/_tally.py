@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from .._text import text_table
 from ..ledger._record import CallRecord, new_record
 from ..pricing._money import money_str
 from ..pricing._table import Cost
@@ -182,16 +183,7 @@ def render_summary(
     ]
     *counts, cost = totals
     total = ("total", *(str(c) for c in counts), money_str(cost))
-    table = [header, *rows, total]
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-
-    out = [line(header), *(line(r) for r in rows), line(total)]
+    out = text_table(header, rows, [total])
     if unpriced:
         out.append(f"unpriced: {len(unpriced)} call(s)")
         out.extend(f"  {u.reported_model or u.deployment or '?'}: {u.reason}" for u in unpriced)

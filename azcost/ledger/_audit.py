@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
+from .._text import text_table
 from ..errors import AzcostError, LedgerError
 from ..pricing._money import money_str
 from ._record import TOKEN_FIELDS
@@ -431,18 +432,5 @@ def render_table(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
             t.repriced_cost = (t.repriced_cost or Decimal(0)) + r.repriced_cost
             t.unrepriced_requests += r.unrepriced_requests
     footer = [line(["TOTAL", *[""] * (len(by) - 1)], t) for t in totals.values()]
-    grid = [head, *body, *footer]
-    widths = [max(len(row[i]) for row in grid) for i in range(len(head))]
-    n_keys = len(by)
-
-    def fmt(row: list[str]) -> str:
-        return "  ".join(
-            cell.ljust(w) if i < n_keys else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    out = [fmt(head), rule, *(fmt(r) for r in body)]
-    if footer:
-        out += [rule, *(fmt(r) for r in footer)]
+    out = text_table(head, body, footer, left=len(by), rules=True)
     return "\n".join(out) + "\n"
