@@ -9,6 +9,7 @@ __all__ = [
     "AzcostError",
     "BudgetExceededError",
     "DeploymentsFileError",
+    "InputFileError",
     "InvalidUsageError",
     "LedgerError",
     "LedgerWarning",
@@ -42,6 +43,38 @@ def _located_message(
         parts.append(f"field {field!r}")
     parts.append(problem)
     return ": ".join(parts)
+
+
+class InputFileError(AzcostError, ValueError):
+    """A file given to azcost cannot be read safely; the message names file, line and column.
+
+    Missing, unreadable, not a regular file (a FIFO, a device, a folder), larger
+    than the size limit, not UTF-8, or nested too deeply.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | Path,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = str(path)
+        self.line = line
+        self.column = column
+        where = self.path
+        if line is not None:
+            where += f":{line}"
+            if column is not None:
+                where += f":{column}"
+        super().__init__(f"{where}: {problem}")
+
+    @property
+    def problem_at_column(self) -> str:
+        """The problem, with its column when known (for errors that carry only a line)."""
+        return self.problem if self.column is None else f"{self.problem} (column {self.column})"
 
 
 class PricingFileError(AzcostError, ValueError):

@@ -202,7 +202,7 @@ def test_malformed_page_raises_retail_import_error_naming_file_and_item(
 def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "broken.json"
     bad.write_text('{"Items": [\n{"meterName": }\n]}')
-    with pytest.raises(RetailImportError, match=r"broken\.json:2: malformed JSON"):
+    with pytest.raises(RetailImportError, match=r"broken\.json:2:15: malformed JSON"):
         read_pages([bad])
 
 

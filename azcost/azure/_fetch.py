@@ -12,7 +12,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import RetailImportError
+from .._input import decode_text, max_input_bytes
+from ..errors import InputFileError, RetailImportError
 from ._retail import API_URL, parse_json
 
 __all__ = ["DEFAULT_FILTER", "fetch_pages"]
@@ -71,8 +72,17 @@ def _get(
         try:
             request = urllib.request.Request(url, headers={"Accept": "application/json"})
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                body: bytes = response.read()
-                return body.decode("utf-8")
+                limit = max_input_bytes()
+                body: bytes = response.read(limit + 1)
+            if len(body) > limit:
+                raise RetailImportError(
+                    f"{url}: response over the limit of {limit:,} bytes "
+                    "(set $AZCOST_MAX_INPUT_BYTES to raise it)"
+                )
+            try:
+                return decode_text(body, url)
+            except InputFileError as exc:
+                raise RetailImportError(str(exc)) from None
         except urllib.error.HTTPError as exc:
             if (exc.code != 429 and exc.code < 500) or attempt > retries:
                 raise RetailImportError(f"{url}: HTTP {exc.code} {exc.reason}") from None

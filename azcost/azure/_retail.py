@@ -12,7 +12,6 @@ periods start on the rows' ``effectiveStartDate``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,7 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import RetailImportError
+from .._input import loads_json, read_text
+from ..errors import InputFileError, RetailImportError
 from ..pricing._deployment_types import DeploymentType
 from ..pricing._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
 from ._meters import Meter, MeterSkipped, TokenKind, parse_meter
@@ -193,12 +193,11 @@ def rows_from_page(page: Any, source: str) -> list[RetailRow]:
 
 
 def parse_json(text: str, source: str) -> Any:
+    """A page's JSON (``Decimal`` numbers, bounded depth and size); errors name line:column."""
     try:
-        return json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise RetailImportError(
-            f"{source}:{exc.lineno}: malformed JSON: {exc.msg} (column {exc.colno})"
-        ) from None
+        return loads_json(text, source)
+    except InputFileError as exc:
+        raise RetailImportError(str(exc)) from None
 
 
 def read_pages(paths: Sequence[str | Path]) -> tuple[list[RetailRow], list[str]]:
@@ -207,9 +206,9 @@ def read_pages(paths: Sequence[str | Path]) -> tuple[list[RetailRow], list[str]]
     next_links = 0
     for path in paths:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RetailImportError(f"{path}: cannot read: {exc}") from exc
+            text = read_text(path)
+        except InputFileError as exc:
+            raise RetailImportError(str(exc)) from None
         page = parse_json(text, str(path))
         rows.extend(rows_from_page(page, str(path)))
         if isinstance(page, dict) and page.get("NextPageLink"):

@@ -42,18 +42,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
+    except BrokenPipeError:  # pragma: no cover - `azcost ... | head`
+        return 0
     except PricingFileError as exc:
         for problem in (exc, *exc.others):
-            print(f"azcost: error: {problem}", file=sys.stderr)
+            _error(str(problem))
         return 2
     except AzcostError as exc:
-        print(f"azcost: error: {exc}", file=sys.stderr)
+        _error(str(exc))
+        return 2
+    except OSError as exc:  # a path the user gave: missing folder, a folder, no permission
+        _error(_os_error(exc))
         return 2
     except KeyboardInterrupt:  # pragma: no cover - interactive
         return 130
-    except BrokenPipeError:  # pragma: no cover - `azcost ... | head`
-        return 0
     return code
+
+
+# control characters (a newline or a terminal escape in a file name or a value) are shown
+# escaped, so an error is always one line and never drives the terminal
+_ESCAPE = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c != 0x09}
+
+
+def _error(message: str) -> None:
+    print(f"azcost: error: {message.translate(_ESCAPE)}", file=sys.stderr)
+
+
+def _os_error(exc: OSError) -> str:
+    """``path: reason`` on one line (``path -> other: reason`` for a rename or link)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return reason
+    where = str(exc.filename)
+    if exc.filename2 is not None:
+        where += f" -> {exc.filename2}"
+    return f"{where}: {reason}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,7 +33,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ..errors import LedgerError, LedgerWarning
+from .._input import iter_lines
+from ..errors import InputFileError, LedgerError, LedgerWarning
 from ._db import create_ledger_engine, display_url, resolve_url, sqlite_path
 from ._migrations import migrate
 from ._record import CallRecord
@@ -422,14 +423,12 @@ class Ledger:
             pending.clear()
 
         try:
-            f = open(path, encoding="utf-8")  # noqa: SIM115 - closed below, errors wrapped
-        except OSError as exc:
-            raise LedgerError(f"cannot read {path}: {exc.strerror}") from None
-        with f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
+            for lineno, line in iter_lines(path):
+                if isinstance(line, str) and not line.strip():
                     continue
                 try:
+                    if isinstance(line, InputFileError):
+                        raise ValueError(line.problem_at_column)
                     pending.append(CallRecord.from_json(line))
                 except (ValueError, TypeError) as exc:
                     if pending:
@@ -440,6 +439,8 @@ class Ledger:
                     ) from None
                 if len(pending) >= batch:
                     commit()
+        except InputFileError as exc:
+            raise LedgerError(str(exc)) from None
         if pending:
             commit()
         return added, seen

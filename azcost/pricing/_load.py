@@ -20,8 +20,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._input import decode_text, read_bytes
 from .._paths import cache_dir
-from ..errors import PricingFileError
+from ..errors import InputFileError, PricingFileError
 from ._deployment_types import DeploymentType
 from ._table import (
     RATE_FIELDS,
@@ -345,16 +346,16 @@ def _write_cache(raw: bytes, compiled: CompiledFile) -> None:
 
 def _read(path: str) -> bytes:
     try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise PricingFileError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        return read_bytes(path)
+    except InputFileError as exc:
+        raise PricingFileError(exc.problem, path=path) from None
 
 
 def _decode(raw: bytes, path: str) -> str:
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PricingFileError(f"not UTF-8 text: {exc}", path=path) from exc
+        return decode_text(raw, path)
+    except InputFileError as exc:
+        raise PricingFileError(exc.problem_at_column, path=path, line=exc.line) from None
 
 
 def compile_file(path: str | Path, *, use_cache: bool = True) -> CompiledFile:

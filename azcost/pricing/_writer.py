@@ -22,11 +22,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..errors import PricingFileError
+from .._input import read_text
+from ..errors import InputFileError, PricingFileError
 from ._deployment_types import DeploymentType
 from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
 from ._table import RATE_FIELDS
-from ._yaml import load_yaml
+from ._yaml import as_pricing_error, load_yaml
 
 __all__ = [
     "TableDoc",
@@ -88,7 +89,10 @@ def read_table(path: str | Path) -> TableDoc:
     from ._load import load_pricing
 
     load_pricing(path)  # every rule the loader enforces; raises PricingFileError
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = read_text(path)
+    except InputFileError as exc:  # pragma: no cover - the loader read it a moment ago
+        raise as_pricing_error(exc) from None
     data, _ = load_yaml(path, text)
     try:
         parsed = PricingFile.model_validate(data)

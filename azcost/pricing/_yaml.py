@@ -9,8 +9,12 @@ built by hand, so that:
   instead of YAML 1.1's octal 193) and dates stay strings, parsed later by the
   schema (``2024-08-06`` as a version stays a string);
 - a repeated mapping key, an explicit tag (``!!python/object`` ...), a merge key,
-  a second document or an alias expansion beyond a fixed number of values is
-  refused with file and line, before anything is constructed from it;
+  a second document, an alias expansion beyond a fixed number of values, nesting
+  deeper than :data:`~azcost._input.MAX_DEPTH` or a number longer than
+  :data:`~azcost._input.MAX_NUMBER_CHARS` is refused with file and line, before
+  anything is constructed from it;
+- the file itself is read through :mod:`azcost._input` (regular files only,
+  bounded size, strict UTF-8);
 - every value's line is kept, so a schema error can name it.
 
 Building from events rather than from PyYAML's composed nodes is also about
@@ -27,14 +31,15 @@ from typing import Any
 
 import yaml
 
-from ..errors import PricingFileError
+from .._input import MAX_DEPTH, number_problem, read_text
+from ..errors import InputFileError, PricingFileError
 
 try:  # pragma: no cover - depends on how PyYAML was built
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-__all__ = ["Positions", "line_for", "load_yaml"]
+__all__ = ["Positions", "as_pricing_error", "line_for", "load_yaml"]
 
 #: path of keys and indexes -> 1-based line number
 Positions = dict[tuple[str | int, ...], int]
@@ -61,6 +66,7 @@ class _Builder:
         self.positions: Positions = {}
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.count = 0
+        self.depth = 0
 
     def fail(self, event: yaml.Event, problem: str) -> PricingFileError:
         mark = event.start_mark
@@ -89,10 +95,15 @@ class _Builder:
         self.count += 1
         if kind is yaml.ScalarEvent:
             value = self.scalar(event)  # type: ignore[arg-type]
-        elif kind is yaml.MappingStartEvent:
-            value = self.mapping(event, where)  # type: ignore[arg-type]
-        elif kind is yaml.SequenceStartEvent:
-            value = self.sequence(event, where)  # type: ignore[arg-type]
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.fail(event, f"nested deeper than {MAX_DEPTH} levels")
+            if kind is yaml.MappingStartEvent:
+                value = self.mapping(event, where)  # type: ignore[arg-type]
+            else:
+                value = self.sequence(event, where)  # type: ignore[arg-type]
+            self.depth -= 1
         elif kind is yaml.AliasEvent:
             anchor = event.anchor  # type: ignore[attr-defined]
             if anchor not in self.anchors:  # pragma: no cover - the parser checks this
@@ -162,10 +173,12 @@ class _Builder:
             return True
         if text in _FALSE:
             return False
-        if _INT.match(text):
-            return int(text.replace("_", ""))
-        if _DECIMAL.match(text):
-            return Decimal(text.replace("_", ""))
+        is_int = _INT.match(text) is not None
+        if is_int or _DECIMAL.match(text):
+            problem = number_problem(text)
+            if problem is not None:
+                raise self.fail(event, problem)
+            return int(text.replace("_", "")) if is_int else Decimal(text.replace("_", ""))
         return text
 
 
@@ -174,11 +187,9 @@ def load_yaml(source: str | Path, text: str | None = None) -> tuple[Any, Positio
     path = str(source)
     if text is None:
         try:
-            text = Path(source).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PricingFileError(f"cannot read: {exc.strerror or exc}", path=path) from exc
-        except UnicodeDecodeError as exc:
-            raise PricingFileError(f"not UTF-8 text: {exc}", path=path) from exc
+            text = read_text(path)
+        except InputFileError as exc:
+            raise as_pricing_error(exc) from None
     builder = _Builder(path, yaml.parse(text, Loader=_Loader))
     try:
         return builder.document(), builder.positions
@@ -189,6 +200,11 @@ def load_yaml(source: str | Path, text: str | None = None) -> tuple[Any, Positio
         raise PricingFileError(f"malformed YAML: {problem}", path=path, line=line) from exc
     except yaml.YAMLError as exc:
         raise PricingFileError(f"malformed YAML: {exc}", path=path) from exc
+
+
+def as_pricing_error(exc: InputFileError) -> PricingFileError:
+    """The same problem with a pricing file, as a :class:`PricingFileError`."""
+    return PricingFileError(exc.problem_at_column, path=exc.path, line=exc.line)
 
 
 def line_for(positions: Positions, loc: tuple[str | int, ...]) -> int | None:
