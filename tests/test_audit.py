@@ -375,7 +375,7 @@ def test_audit_equals_the_callback_totals_to_the_last_digit(
     ledger_url: str, mini_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     callback = pytest.importorskip(
-        "azcost.callback._handler", reason="the cost callback is not built yet"
+        "azcost.callback._scope", reason="the cost callback is not built yet"
     )
     from azcost.testing import FakeAzureChatModel
 

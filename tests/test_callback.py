@@ -23,7 +23,7 @@ from langchain_core.runnables import RunnableLambda
 
 import azcost
 from azcost import BudgetExceededError, CostCallbackHandler, MatchKind, get_cost_callback
-from azcost.callback._handler import _active
+from azcost.callback._scope import _active
 from azcost.errors import DeploymentsFileError, UnknownModelError, UnpricedCallWarning
 from azcost.testing import FakeAzureChatModel
 

@@ -22,7 +22,7 @@ from langchain_openai import AzureChatOpenAI
 
 import azcost
 from azcost import BudgetExceededError, get_cost_callback
-from azcost.callback._handler import _active
+from azcost.callback._scope import _active
 from azcost.chat import AzureChatOpenAI as VersionedAzureChatOpenAI
 from azcost.errors import UnpricedCallWarning
 

@@ -14,6 +14,7 @@ import pytest
 import azcost
 from azcost.callback._identity import identify
 from azcost.callback._tally import build_record
+from azcost.callback._usage import Usage
 from azcost.ledger._record import CallRecord, new_record
 
 NAMES = [f.name for f in dataclasses.fields(CallRecord)]
@@ -49,12 +50,10 @@ def _build(
         ["t1", "t2"],
         metadata,
         "chat",
-        model,
+        Usage(True, *tokens, model),
         ident,
         cost,
         None if priced else ValueError("no price for this test"),
-        True,
-        tokens,
         currency=table.currency,
         pricing_version=table.version,
     )

@@ -13,12 +13,8 @@ from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ._deployments import Deployment, load_deployments
-    from ._handler import (
-        CostCallbackHandler,
-        CostCallbackScope,
-        get_cost_callback,
-        get_openai_callback,
-    )
+    from ._handler import CostCallbackHandler
+    from ._scope import CostCallbackScope, get_cost_callback, get_openai_callback
     from ._tally import ModelUsage, UnpricedCall
 
 __all__ = [
@@ -40,9 +36,9 @@ __getattr__, __dir__ = lazy_exports(
         "Deployment": "._deployments",
         "load_deployments": "._deployments",
         "CostCallbackHandler": "._handler",
-        "CostCallbackScope": "._handler",
-        "get_cost_callback": "._handler",
-        "get_openai_callback": "._handler",
+        "CostCallbackScope": "._scope",
+        "get_cost_callback": "._scope",
+        "get_openai_callback": "._scope",
         "ModelUsage": "._tally",
         "UnpricedCall": "._tally",
     },

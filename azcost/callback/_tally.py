@@ -1,14 +1,16 @@
 """What the cost handler keeps: totals per model version, unpriced calls, ledger records.
 
-Pure data and formatting, no LangChain: the handler in :mod:`azcost._callback`
-fills these under its lock.
+Pure data and formatting, no LangChain: :class:`Totals` holds the counters the handler
+in :mod:`._handler` exposes (LangChain's ``OpenAICallbackHandler`` attributes, plus
+``by_model`` and ``unpriced_requests``) and adds each call to them under its lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -18,8 +20,9 @@ from ..ledger._record import CallRecord, new_record
 from ..pricing._money import money_str
 from ..pricing._table import Cost
 from ._identity import Identity
+from ._usage import Usage
 
-__all__ = ["ModelUsage", "UnpricedCall", "build_record", "render_summary"]
+__all__ = ["ModelUsage", "Totals", "UnpricedCall", "build_record", "render_summary"]
 
 _ZERO = Decimal(0)
 
@@ -73,6 +76,93 @@ class UnpricedCall:
     """Output tokens reported (0 when unknown)."""
 
 
+class Totals:
+    """Requests, tokens and exact cost counted so far, in total and per model version."""
+
+    def __init__(self, currency: str) -> None:
+        self.currency = currency
+        """Currency of every cost."""
+        self.total_tokens = 0
+        """Input plus output tokens of every call with known usage."""
+        self.prompt_tokens = 0
+        """Input tokens, cached included."""
+        self.prompt_tokens_cached = 0
+        """Input tokens read from the cache."""
+        self.completion_tokens = 0
+        """Output tokens, reasoning included."""
+        self.reasoning_tokens = 0
+        """Reasoning tokens."""
+        self.successful_requests = 0
+        """Completed calls, priced or not."""
+        self.total_cost = _ZERO
+        """Exact cost of the priced calls."""
+        self.by_model: dict[str, ModelUsage] = {}
+        """Canonical versioned model name -> its requests, tokens and cost."""
+        self.unpriced_requests: list[UnpricedCall] = []
+        """Calls that could not be priced, with the reason."""
+        self._lock = threading.Lock()
+
+    def add(self, usage: Usage, cost: Cost | None, unpriced: UnpricedCall | None) -> None:
+        """Count one call: its tokens when known, its cost or its place among the unpriced."""
+        known, prompt, cached, completion, reasoning, audio_in, audio_out, _ = usage
+        with self._lock:
+            self.successful_requests += 1
+            if known:
+                self.prompt_tokens += prompt
+                self.completion_tokens += completion
+                self.total_tokens += prompt + completion
+                self.prompt_tokens_cached += cached
+                self.reasoning_tokens += reasoning
+            if cost is None:
+                if unpriced is not None:
+                    self.unpriced_requests.append(unpriced)
+                return
+            total = cost.total
+            self.total_cost += total
+            per = self.by_model.get(cost.model)
+            if per is None:
+                per = self.by_model[cost.model] = ModelUsage()
+            per.requests += 1
+            per.prompt_tokens += prompt
+            per.prompt_tokens_cached += cached
+            per.completion_tokens += completion
+            per.reasoning_tokens += reasoning
+            per.audio_input_tokens += audio_in
+            per.audio_output_tokens += audio_out
+            per.total_cost += total
+
+    def summary(self) -> str:
+        """A plain-text table: requests, tokens and cost per model version, then unpriced calls."""
+        with self._lock:
+            by_model = {k: replace(v) for k, v in self.by_model.items()}
+            unpriced = list(self.unpriced_requests)
+            totals = (
+                self.successful_requests,
+                self.prompt_tokens,
+                self.prompt_tokens_cached,
+                self.completion_tokens,
+                self.reasoning_tokens,
+                self.total_cost,
+            )
+        return render_summary(self.currency, by_model, unpriced, totals)
+
+    def __repr__(self) -> str:
+        lines = [
+            f"Tokens Used: {self.total_tokens}",
+            f"\tPrompt Tokens: {self.prompt_tokens}",
+            f"\t\tPrompt Tokens Cached: {self.prompt_tokens_cached}",
+            f"\tCompletion Tokens: {self.completion_tokens}",
+            f"\t\tReasoning Tokens: {self.reasoning_tokens}",
+            f"Successful Requests: {self.successful_requests}",
+            f"Total Cost ({self.currency}): ${money_str(self.total_cost)}",
+        ]
+        for name, u in sorted(self.by_model.items()):
+            lines.append(f"\t{name}: {u.requests} request(s), ${money_str(u.total_cost)}")
+        if self.unpriced_requests:
+            lines.append(f"Unpriced Requests: {len(self.unpriced_requests)}")
+        return "\n".join(lines)
+
+
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _now = dt.datetime.now
 _UTC = dt.timezone.utc
@@ -97,18 +187,16 @@ def build_record(
     tags: Sequence[str] | None,
     metadata: Mapping[str, Any] | None,
     deployment: str | None,
-    reported: str | None,
+    usage: Usage,
     ident: Identity,
     cost: Cost | None,
     error: Exception | None,
-    known: bool,
-    tokens: tuple[int, int, int, int, int, int],
     *,
     currency: str,
     pricing_version: str,
 ) -> CallRecord:
     """The ledger's record of one completed call, priced or not."""
-    prompt, cached, completion, reasoning, audio_in, audio_out = tokens
+    known, prompt, cached, completion, reasoning, audio_in, audio_out, reported = usage
     match = ident.match
     in_cost: Decimal | None
     cached_cost: Decimal | None
