@@ -48,8 +48,30 @@ GB, DZB = DeploymentType.GLOBAL_BATCH, DeploymentType.DATA_ZONE_BATCH
             Meter("text-embedding-3-large", None, None, "flat", DZ),
         ),
         ("Az-Embeddings-Ada Tokens", Meter("text-embedding-ada-002", None, None, "flat", R)),
-        ("gpt-4o-aud-1217-txt Inp glbl", Meter("gpt-4o-audio", "1217", None, "input", G)),
-        ("gpt-4o-aud-1217 aud Outp glbl", Meter("gpt-4o-audio", "1217", None, "audio_output", G)),
+        ("gpt-4o-aud-1217-txt Inp glbl", Meter("gpt-4o-audio-preview", "1217", None, "input", G)),
+        (
+            "gpt-4o-aud-1217 aud Outp glbl",
+            Meter("gpt-4o-audio-preview", "1217", None, "audio_output", G),
+        ),
+        (
+            "gpt-5-codex-ccchd-inp-dzone Tokens",
+            Meter("gpt-5-codex", None, None, "cached_input", DZ),
+        ),
+        ("5.1 codex mini opt Gl 1M Tokens", Meter("gpt-5.1-codex-mini", None, None, "output", G)),
+        ("codex mini inp cchd rgnl Tokens", Meter("codex-mini", None, None, "cached_input", R)),
+        ("o1-pro Batch Inp Data Zone Tokens", Meter("o1-pro", None, None, "input", DZB)),
+        ("o1 preview cached input Data Zone", Meter("o1-preview", None, None, "cached_input", DZ)),
+        ("gpt 4.5 0227 Inp glbl Tokens", Meter("gpt-4.5-preview", "0227", None, "input", G)),
+        (
+            "o3-deep research 0626-inp-cchd-dzone 1M Tokens",
+            Meter("o3-deep-research", "0626", None, "cached_input", DZ),
+        ),
+        (
+            "gpt aud mn in rg 1215 1M Tokens",
+            Meter("gpt-audio-mini", "1215", None, "audio_input", R),
+        ),
+        ("gpt aud 1.5 txt opt Dz 1M Tokens", Meter("gpt-audio-1.5", None, None, "output", DZ)),
+        ("gpt-oss-120B Outp DZone Tokens", Meter("gpt-oss-120b", None, None, "output", DZ)),
     ],
 )
 def test_meter_names_are_read(meter: str, expected: Meter) -> None:

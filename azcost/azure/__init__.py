@@ -14,7 +14,8 @@ from ._meters import Meter, MeterSkipped, TokenKind, parse_meter
 
 if TYPE_CHECKING:
     from ._fetch import fetch_pages
-    from ._retail import API_URL, ImportResult, RetailRow, import_rows, read_pages, rows_from_page
+    from ._pages import RetailRow, read_pages, rows_from_page
+    from ._retail import API_URL, ImportResult, import_rows
 
 __all__ = [
     "API_URL",
@@ -38,9 +39,9 @@ __getattr__, __dir__ = lazy_exports(
         "fetch_pages": "._fetch",
         "API_URL": "._retail",
         "ImportResult": "._retail",
-        "RetailRow": "._retail",
+        "RetailRow": "._pages",
         "import_rows": "._retail",
-        "read_pages": "._retail",
-        "rows_from_page": "._retail",
+        "read_pages": "._pages",
+        "rows_from_page": "._pages",
     },
 )

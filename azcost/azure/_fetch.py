@@ -14,7 +14,8 @@ from typing import Any
 
 from .._input import decode_text, max_input_bytes
 from ..errors import InputFileError, RetailImportError
-from ._retail import API_URL, parse_json
+from ._pages import parse_json
+from ._retail import API_URL
 
 __all__ = ["DEFAULT_FILTER", "fetch_pages"]
 
@@ -31,6 +32,7 @@ def fetch_pages(
     backoff: float = 1.0,
     max_pages: int = 1000,
     sleep: Callable[[float], None] = time.sleep,
+    on_page: Callable[[int, Any], None] | None = None,
 ) -> list[tuple[str, str, Any]]:
     """Query the Retail Prices API, following ``NextPageLink``; return ``(url, text, page)``.
 
@@ -40,11 +42,18 @@ def fetch_pages(
     Each request has ``timeout`` seconds; HTTP 429 and 5xx answers and network
     errors are retried up to ``retries`` times with exponential ``backoff``
     (honouring ``Retry-After``). Other failures raise :class:`RetailImportError`.
+
+    ``NextPageLink`` is followed only to the scheme and host of ``api_url``
+    (``https://prices.azure.com`` by default); any other link raises
+    :class:`RetailImportError` naming it. ``on_page(n, page)`` is called after
+    each page is read.
     """
     query = urllib.parse.urlencode(
         {"api-version": "2023-01-01-preview", "currencyCode": currency, "$filter": filter_},
         quote_via=urllib.parse.quote,
     )
+    if urllib.parse.urlsplit(api_url).scheme.lower() not in ("https", "http"):
+        raise RetailImportError(f"{api_url}: the API URL must be an https:// (or http://) URL")
     url: str | None = f"{api_url}?{query}"
     pages: list[tuple[str, str, Any]] = []
     seen: set[str] = set()
@@ -57,9 +66,23 @@ def fetch_pages(
         if not isinstance(page, dict):
             raise RetailImportError(f"{url}: not a Retail Prices API response")
         pages.append((url, text, page))
+        if on_page is not None:
+            on_page(len(pages), page)
         link = page.get("NextPageLink")
-        url = link if isinstance(link, str) and link else None
+        url = _checked_link(link, api_url) if link else None
     return pages
+
+
+def _checked_link(link: Any, api_url: str) -> str:
+    """``link`` if it points at the API's own scheme and host; else an error naming it."""
+    if not isinstance(link, str):
+        raise RetailImportError(f"NextPageLink is not a string: {link!r}")
+    base, target = urllib.parse.urlsplit(api_url), urllib.parse.urlsplit(link)
+    if (target.scheme.lower(), target.netloc.lower()) != (base.scheme.lower(), base.netloc.lower()):
+        raise RetailImportError(
+            f"NextPageLink {link!r} leaves the API ({base.scheme}://{base.netloc}): not followed"
+        )
+    return link
 
 
 def _get(

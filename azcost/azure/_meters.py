@@ -13,18 +13,21 @@ spelled differently in each model generation::
     Az-GPT-3.5-turbo Tokens                  gpt-35-turbo, no version, one flat rate, regional
 
 The name is split into words (spaces, hyphens, glued camel case and ``mini0718``
-alike), each word is classified against small vocabularies, and the words left
-over name the model. A meter that is not a per-token price of a base model
-(fine-tuning, provisioned throughput, images, speech, tool calls, realtime
-audio, context bands, cache writes) raises :class:`MeterSkipped` with the reason:
+alike), each word is classified against Azure's spellings kept as data in
+``meter_words.json`` beside this module, and the words left over name the model.
+A meter that is not a per-token price of a base model (fine-tuning, provisioned
+throughput, image tokens, speech, tool calls, realtime models, context bands,
+cache writes) raises :class:`MeterSkipped` with the reason:
 nothing is guessed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import Literal
+from importlib import resources
+from typing import Any, Literal
 
 from ..pricing._deployment_types import DeploymentType
 
@@ -57,99 +60,30 @@ class Meter:
     """Deployment type the price applies to."""
 
 
-_DEPLOYMENT = {
-    "glbl": "global",
-    "global": "global",
-    "gl": "global",
-    "glb": "global",
-    "dz": "data-zone",
-    "dzone": "data-zone",
-    "datazone": "data-zone",
-    "regnl": "regional",
-    "rgnl": "regional",
-    "regional": "regional",
-    "rg": "regional",
-    "regnal": "regional",
-}
-_INPUT = {"inp", "inpt", "input", "in", "prompt"}
-_OUTPUT = {"outp", "outpt", "out", "output", "opt", "completion"}
-_CACHED = {"cached", "cchd", "cd", "cach", "cache"}
-_AUDIO = {"aud", "audio"}
-_TEXT = {"txt", "text"}
-_NOISE = {"tokens", "token", "1m", "1k", "std", "standard", "az"}
+def _load_words() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("meter_words.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
 
-# word -> why a meter containing it is not a base model's token price
-_NOT_TOKEN_PRICE: dict[str, str] = {}
-for _markers, _reason in (
-    (
-        (
-            "ft",
-            "ftuned",
-            "fine",
-            "tuned",
-            "finetune",
-            "finetuned",
-            "trng",
-            "training",
-            "hosting",
-            "hstng",
-            "grader",
-            "rft",
-            "developer",
-            "dev",
-        ),
-        "fine-tuning (training, hosting or fine-tuned inference), not a base model's token price",
-    ),
-    (("provisioned", "ptu", "ptus", "reservation"), "provisioned throughput, billed per unit-hour"),
-    (("pp", "priority"), "priority processing tier, not priced by azcost"),
-    (("flex",), "flex processing tier, not priced by azcost"),
-    (("dall", "dalle", "image", "images", "img"), "image generation, not priced per token"),
-    (
-        ("whisper", "speech", "tts", "transcribe", "transcription", "trscb", "transc", "hd"),
-        "speech (transcription or text to speech), not a chat token price",
-    ),
-    (
-        (
-            "assistants",
-            "interpreter",
-            "session",
-            "sessions",
-            "search",
-            "file",
-            "vector",
-            "tool",
-            "tools",
-            "browser",
-            "container",
-        ),
-        "tool call or tool storage, not a token price",
-    ),
-    (("realtime", "rt", "realtimeprvw"), "realtime audio, not priced by azcost"),
-    (("sora", "video"), "video generation, not priced per token"),
-    (("research", "computer"), "deep research or computer use, priced per call as well"),
-    (("shortco", "longco", "shco", "loco"), "short/long context band pricing, not modelled"),
-    (("wr", "write"), "cache write, not modelled by azcost"),
-):
-    for _word in _markers:
-        _NOT_TOKEN_PRICE[_word] = _reason
 
-_FAMILY_FIXUPS = {
-    "gpt-3.5-turbo": "gpt-35-turbo",
-    "gpt-35-trb": "gpt-35-turbo",
-    "gpt-35-turbo": "gpt-35-turbo",
-    "gpt-3.5-turbo-instruct": "gpt-35-turbo-instruct",
-    "embeddings-ada": "text-embedding-ada-002",
-    "embedding-ada": "text-embedding-ada-002",
-    "text-embedding-ada": "text-embedding-ada-002",
-    "ada": "text-embedding-ada-002",
-    "embeddings-ada-002": "text-embedding-ada-002",
-    "gpt-4-turbo": "gpt-4",  # the GPT-4 Turbo versions are versions of base gpt-4
+_WORDS = _load_words()
+_DEPLOYMENT: dict[str, str] = {
+    word: dtype for dtype, words in _WORDS["deployment_types"].items() for word in words
 }
+_TOKEN_WORD: dict[str, str] = {
+    word: role for role, words in _WORDS["token_words"].items() for word in words
+}
+_NOISE: frozenset[str] = frozenset(_WORDS["noise"])
+_ALIASES: dict[str, str] = _WORDS["word_aliases"]
+_JOINED: frozenset[str] = frozenset(_WORDS["joined_pairs"])
+_VERSION_SUFFIXES: frozenset[str] = frozenset(_WORDS["version_suffixes"])
+# word -> why a meter containing it is not a token price azcost models
+_NOT_TOKEN_PRICE: dict[str, str] = {
+    word: group["reason"] for group in _WORDS["not_token_price"] for word in group["words"]
+}
+_FAMILY_FIXUPS: dict[str, str] = _WORDS["families"]
 # meters that name neither version nor context size, but a model sold in one context size
-_IMPLIED_CONTEXT = {
-    "gpt-4-turbo": "128k",
-    "gpt-3.5-turbo": "4k",  # Az-GPT-3.5-turbo: the original 4K ChatGPT meter, one flat rate
-}
+_IMPLIED_CONTEXT: dict[str, str] = _WORDS["implied_context"]
 
 _GLUED_DIGITS = re.compile(r"(?i)([a-z]{3,})(?=\d)")  # mini0718, trb16K, GPT35 -> split
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")  # BatchOutp, DataZone -> split
@@ -166,11 +100,11 @@ def _words(meter_name: str) -> list[str]:
     i = 0
     while i < len(words):
         pair = " ".join(words[i : i + 2])
-        if pair in ("data zone", "short co", "long co"):
+        if pair in _JOINED:
             out.append(pair.replace(" ", ""))
             i += 2
             continue
-        out.append(words[i])
+        out.append(_ALIASES.get(words[i], words[i]))
         i += 1
     return out
 
@@ -188,6 +122,84 @@ def _date_version(words: list[str], i: int) -> str | None:
     return None
 
 
+@dataclass
+class _Read:
+    """What the words of one meter name said, before it is checked and turned into a Meter."""
+
+    roles: set[str]
+    deployment: str | None = None
+    version: str | None = None
+    context: str | None = None
+    model: list[str] | None = None
+
+
+def _read_words(words: list[str]) -> _Read:
+    read = _Read(roles=set(), model=[])
+    model: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        role = _TOKEN_WORD.get(word)
+        if word in _DEPLOYMENT:
+            if read.deployment is not None and read.deployment != _DEPLOYMENT[word]:
+                other = _DEPLOYMENT[word]
+                raise MeterSkipped(f"names two deployment types ({read.deployment}, {other})")
+            read.deployment = _DEPLOYMENT[word]
+        elif role is not None and (role != "text" or model):
+            read.roles.add(role)
+        elif word in _NOISE:
+            continue
+        elif _CONTEXT.match(word):
+            read.context = word
+        elif _MMDD.match(word) and len(word) == 4 and model:
+            if read.version is not None:
+                raise MeterSkipped(f"names two versions ({read.version}, {word})")
+            read.version = word
+            if i < len(words) and words[i] in _VERSION_SUFFIXES:
+                read.version += "-preview"
+                i += 1
+        elif (dated := _date_version(words, i - 1)) is not None and model:
+            read.version = dated
+            i += 2
+        else:
+            model.append(word)
+    read.model = model
+    return read
+
+
+def _kind(roles: set[str]) -> TokenKind:
+    if "input" in roles and "output" in roles:
+        raise MeterSkipped("names both input and output")
+    if "cached" in roles and "output" in roles:
+        raise MeterSkipped("names cached output, which Azure does not sell")
+    if "audio" in roles and "text" not in roles:
+        if "cached" in roles:
+            raise MeterSkipped(
+                "cached audio input, a token kind the pricing schema does not have yet"
+            )
+        if not roles & {"input", "output"}:
+            raise MeterSkipped("audio meter naming neither input nor output")
+        return "audio_output" if "output" in roles else "audio_input"
+    for role, kind in (("cached", "cached_input"), ("output", "output"), ("input", "input")):
+        if role in roles:
+            return kind  # type: ignore[return-value]  # the literals above are TokenKinds
+    return "flat"
+
+
+def _deployment_type(deployment: str | None, batch: bool) -> DeploymentType:
+    if deployment is None:
+        if batch:
+            raise MeterSkipped("batch meter naming no deployment type")
+        deployment = "regional"  # the pre-2024 meters carry no deployment word: regional
+    if batch:
+        batched = {"global": "global-batch", "data-zone": "data-zone-batch"}.get(deployment)
+        if batched is None:
+            raise MeterSkipped("regional batch, a deployment type Azure does not sell")
+        deployment = batched
+    return DeploymentType(deployment)
+
+
 def parse_meter(meter_name: str) -> Meter:
     """Read one meter name; raise :class:`MeterSkipped` when it is not a token price of a model."""
     words = _words(meter_name)
@@ -197,80 +209,15 @@ def parse_meter(meter_name: str) -> Meter:
         reason = _NOT_TOKEN_PRICE.get(word)
         if reason is not None:
             raise MeterSkipped(reason)
-    deployment: str | None = None
-    batch = input_ = output = cached = audio = text = False
-    version: str | None = None
-    context: str | None = None
-    model: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        i += 1
-        if word in _DEPLOYMENT:
-            if deployment is not None and deployment != _DEPLOYMENT[word]:
-                other = _DEPLOYMENT[word]
-                raise MeterSkipped(f"names two deployment types ({deployment}, {other})")
-            deployment = _DEPLOYMENT[word]
-        elif word == "batch":
-            batch = True
-        elif word in _INPUT:
-            input_ = True
-        elif word in _OUTPUT:
-            output = True
-        elif word in _CACHED:
-            cached = True
-        elif word in _AUDIO:
-            audio = True
-        elif word in _TEXT and model:
-            text = True
-        elif word in _NOISE:
-            continue
-        elif _CONTEXT.match(word):
-            context = word
-        elif _MMDD.match(word) and len(word) == 4 and model:
-            if version is not None:
-                raise MeterSkipped(f"names two versions ({version}, {word})")
-            version = word
-            if i < len(words) and words[i] in ("preview", "prvw"):
-                version += "-preview"
-                i += 1
-        elif (dated := _date_version(words, i - 1)) is not None and model:
-            version = dated
-            i += 2
-        else:
-            model.append(word)
-    if input_ and output:
-        raise MeterSkipped("names both input and output")
-    if cached and output:
-        raise MeterSkipped("names cached output, which Azure does not sell")
-    kind: TokenKind
-    if audio and not text:
-        if cached:
-            raise MeterSkipped("cached audio input, not modelled by azcost")
-        if not (input_ or output):
-            raise MeterSkipped("audio meter naming neither input nor output")
-        kind = "audio_output" if output else "audio_input"
-    elif cached:
-        kind = "cached_input"
-    elif output:
-        kind = "output"
-    elif input_:
-        kind = "input"
-    else:
-        kind = "flat"
-    family = _family(model, audio)
+    read = _read_words(words)
+    model = read.model or []
+    kind = _kind(read.roles)
+    family = _family(model, "audio" in read.roles)
     if not family:
         raise MeterSkipped("names no model")
-    context = context or _IMPLIED_CONTEXT.get("-".join(model))
-    if deployment is None:
-        if batch:
-            raise MeterSkipped("batch meter naming no deployment type")
-        deployment = "regional"  # the pre-2024 meters carry no deployment word: regional
-    if batch:
-        deployment = {"global": "global-batch", "data-zone": "data-zone-batch"}.get(deployment)
-        if deployment is None:
-            raise MeterSkipped("regional batch, a deployment type Azure does not sell")
-    return Meter(family, version, context, kind, DeploymentType(deployment))
+    context = read.context or _IMPLIED_CONTEXT.get("-".join(model))
+    dtype = _deployment_type(read.deployment, "batch" in read.roles)
+    return Meter(family, read.version, context, kind, dtype)
 
 
 def _family(model: list[str], audio: bool) -> str:

@@ -14,28 +14,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from .._input import loads_json, read_text
-from ..errors import InputFileError, RetailImportError
+from ..errors import RetailImportError
 from ..pricing._deployment_types import DeploymentType
 from ..pricing._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
-from ._meters import Meter, MeterSkipped, TokenKind, parse_meter
+from ._meters import MeterSkipped, TokenKind, parse_meter
+from ._pages import RetailRow
+from ._versions import Target, resolve_meter
 
-__all__ = [
-    "API_URL",
-    "ImportResult",
-    "RetailRow",
-    "Skipped",
-    "import_rows",
-    "parse_json",
-    "read_pages",
-    "rows_from_page",
-]
+__all__ = ["API_URL", "ImportResult", "Skipped", "import_rows"]
 
 API_URL = "https://prices.azure.com/api/retail/prices"
 _GLOBAL_TYPES = {DeploymentType.GLOBAL, DeploymentType.GLOBAL_BATCH}
@@ -52,53 +43,6 @@ _FIELD_OF: dict[TokenKind, str] = {
     "audio_input": "audio_input_per_mtok",
     "audio_output": "audio_output_per_mtok",
 }
-# context window of the versions whose meters name a context size instead of a version
-_CONTEXT_OF: dict[tuple[str, str], str] = {
-    ("gpt-35-turbo", "0301"): "4k",
-    ("gpt-35-turbo", "0613"): "4k",
-    ("gpt-35-turbo", "1106"): "16k",
-    ("gpt-35-turbo", "0125"): "16k",
-    ("gpt-4", "0314"): "8k",
-    ("gpt-4", "0613"): "8k",
-    ("gpt-4", "1106-preview"): "128k",
-    ("gpt-4", "0125-preview"): "128k",
-    ("gpt-4", "vision-preview"): "128k",
-    ("gpt-4", "turbo-2024-04-09"): "128k",
-}
-
-
-@dataclass(frozen=True)
-class RetailRow:
-    """One item of a Retail Prices API page, with where it was read."""
-
-    file: str
-    """The page file (or URL) the row came from."""
-    index: int
-    """0-based position of the row in the page's ``Items``."""
-    meter_name: str
-    """``meterName``."""
-    product_name: str
-    """``productName``."""
-    service_name: str
-    """``serviceName``."""
-    unit: str
-    """``unitOfMeasure`` (``1K`` or ``1M`` for token meters)."""
-    price: Decimal
-    """``retailPrice``, exact."""
-    region: str
-    """``armRegionName``, lower case."""
-    start: dt.date
-    """``effectiveStartDate`` (UTC day)."""
-    price_type: str
-    """``type``: ``Consumption``, ``DevTestConsumption``, ``Reservation``."""
-    currency: str
-    """``currencyCode``."""
-    tier_minimum: Decimal
-    """``tierMinimumUnits``."""
-
-    def where(self) -> str:
-        """``file: item N (meterName 'x')`` for messages."""
-        return f"{self.file}: item {self.index} (meterName {self.meter_name!r})"
 
 
 @dataclass(frozen=True)
@@ -129,188 +73,6 @@ class ImportResult:
     """Rows read from the pages."""
     rows_used: int = 0
     """Rows whose price is in the file."""
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _need(item: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
-    value = item.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        got = "missing" if key not in item else f"{type(value).__name__} {value!r}"
-        raise RetailImportError(f"{where}: field {key!r} must be a {kind.__name__}, got {got}")
-    return value
-
-
-def rows_from_page(page: Any, source: str) -> list[RetailRow]:
-    """The rows of one parsed page (a dict with ``Items``); errors name the file, item and meter."""
-    if not isinstance(page, dict) or not isinstance(page.get("Items"), list):
-        raise RetailImportError(
-            f"{source}: not a Retail Prices API response (expected an object with an 'Items' list)"
-        )
-    rows = []
-    for i, item in enumerate(page["Items"]):
-        if not isinstance(item, dict):
-            raise RetailImportError(f"{source}: item {i}: not an object")
-        meter = item.get("meterName")
-        where = f"{source}: item {i}"
-        if isinstance(meter, str):
-            where += f" (meterName {meter!r})"
-        price = item.get("retailPrice")
-        if isinstance(price, int) and not isinstance(price, bool):
-            price = Decimal(price)
-        if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
-            raise RetailImportError(
-                f"{where}: field 'retailPrice' must be a number >= 0, got {price!r}"
-            )
-        start_text = _need(item, "effectiveStartDate", str, where)
-        try:
-            start = dt.datetime.fromisoformat(start_text.replace("Z", "+00:00")[:25])
-        except ValueError:
-            raise RetailImportError(
-                f"{where}: field 'effectiveStartDate' is not a date-time: {start_text!r}"
-            ) from None
-        if start.tzinfo is not None:
-            start = start.astimezone(dt.timezone.utc)
-        tier = item.get("tierMinimumUnits", 0)
-        rows.append(
-            RetailRow(
-                file=source,
-                index=i,
-                meter_name=_need(item, "meterName", str, where),
-                product_name=_need(item, "productName", str, where),
-                service_name=str(item.get("serviceName") or ""),
-                unit=_need(item, "unitOfMeasure", str, where),
-                price=price,
-                region=str(item.get("armRegionName") or "").strip().lower(),
-                start=start.date(),
-                price_type=_need(item, "type", str, where),
-                currency=_need(item, "currencyCode", str, where),
-                tier_minimum=Decimal(tier) if isinstance(tier, (int, Decimal)) else Decimal(0),
-            )
-        )
-    return rows
-
-
-def parse_json(text: str, source: str) -> Any:
-    """A page's JSON (``Decimal`` numbers, bounded depth and size); errors name line:column."""
-    try:
-        return loads_json(text, source)
-    except InputFileError as exc:
-        raise RetailImportError(str(exc)) from None
-
-
-def read_pages(paths: Sequence[str | Path]) -> tuple[list[RetailRow], list[str]]:
-    """Rows of saved API pages, and warnings (e.g. no page in the set is the last one)."""
-    rows: list[RetailRow] = []
-    next_links = 0
-    for path in paths:
-        try:
-            text = read_text(path)
-        except InputFileError as exc:
-            raise RetailImportError(str(exc)) from None
-        page = parse_json(text, str(path))
-        rows.extend(rows_from_page(page, str(path)))
-        if isinstance(page, dict) and page.get("NextPageLink"):
-            next_links += 1
-    warnings = []
-    if paths and next_links == len(paths):
-        warnings.append(
-            "every page given has a NextPageLink: the last page (and maybe others) is missing"
-        )
-    return rows, warnings
-
-
-# --------------------------------------------------------------------------- versions
-
-
-def _version_matches(version: str, hint: str) -> bool:
-    if version == hint or version.startswith(hint + "-") or version.endswith("-" + hint):
-        return True
-    if re.fullmatch(r"\d{4}", hint):
-        return re.search(rf"\d{{4}}-{hint[:2]}-{hint[2:]}\Z", version) is not None
-    return False
-
-
-def _context(name: str, entry: ModelEntry, family: str, context: str) -> str | None:
-    if entry.base == f"{family}-{context}":
-        return context
-    return _CONTEXT_OF.get((entry.base, entry.version))
-
-
-ModelKind = Literal["chat", "completion", "reasoning", "embedding", "audio"]
-
-
-@dataclass(frozen=True)
-class _Target:
-    model: str
-    entry: ModelEntry | None  # None: a new version of a known base
-    base: str
-    version: str
-    kind: ModelKind
-    note: str | None
-
-
-def _resolve(meter: Meter, models: Mapping[str, ModelEntry]) -> _Target:
-    family, hint, ctx = meter.family, meter.version_hint, meter.context
-    bases = {family, f"{family}-{ctx}"} if ctx else {family}
-    known = [(n, e) for n, e in models.items() if e.base in bases]
-    if not known:
-        raise MeterSkipped(
-            f"model {family!r} is not in the table; add its entry (with its version) first"
-        )
-    fits = known
-    if ctx:
-        fits = [(n, e) for n, e in known if _context(n, e, family, ctx) == ctx]
-    what = f"{family} {ctx.upper()}" if ctx else family
-    if hint:
-        matched = [(n, e) for n, e in fits if _version_matches(e.version, hint)]
-        if len(matched) == 1:
-            name, entry = matched[0]
-            return _Target(name, entry, entry.base, entry.version, entry.kind, None)
-        if len(matched) > 1:
-            raise MeterSkipped(
-                f"version {hint} of {what} fits several models: {', '.join(n for n, _ in matched)}"
-            )
-        siblings = [e for _, e in known if e.base == family]
-        if (
-            siblings
-            and re.fullmatch(r"\d{4}", hint)
-            and all(re.fullmatch(r"\d{4}", e.version) for e in siblings)
-        ):
-            return _Target(
-                f"{family}-{hint}",
-                None,
-                family,
-                hint,
-                siblings[-1].kind,
-                f"new version {hint} of {family} "
-                f"(metadata from {siblings[-1].base}-{siblings[-1].version})",
-            )
-        versions = ", ".join(e.version for _, e in known)
-        raise MeterSkipped(
-            f"version {hint} of {what} matches no version in the table ({versions}); "
-            "the full version cannot be told from the meter"
-        )
-    if len(fits) == 1:
-        name, entry = fits[0]
-        why = f"the only {what} version in the table" + (
-            " (the meter names a context size, not a version)" if ctx else ""
-        )
-        return _Target(
-            name,
-            entry,
-            entry.base,
-            entry.version,
-            entry.kind,
-            f"version {entry.version} inferred: {why}",
-        )
-    if not fits:
-        raise MeterSkipped(f"no {what} version in the table fits this meter")
-    raise MeterSkipped(
-        f"version ambiguous: the meter names no version and {what} fits "
-        + ", ".join(n for n, _ in fits)
-    )
 
 
 # --------------------------------------------------------------------------- importing
@@ -398,7 +160,7 @@ def import_rows(
     source_id = source_id or f"azure-retail-{retrieved_on.isoformat()}"
     col = _Collector()
     quotes: dict[_SeriesKey, dict[TokenKind, list[_Quote]]] = defaultdict(lambda: defaultdict(list))
-    targets: dict[str, _Target] = {}
+    targets: dict[str, Target] = {}
     n_read = 0
     for row in rows:
         n_read += 1
@@ -423,7 +185,7 @@ def import_rows(
                 raise MeterSkipped(f"tiered price from {row.tier_minimum} units")
             if not row.price:
                 raise MeterSkipped("zero price")
-            target = _resolve(meter, table)
+            target = resolve_meter(meter, table)
         except MeterSkipped as exc:
             col.skip(row, exc.reason)
             continue
@@ -476,7 +238,7 @@ def import_rows(
 def _build_series(
     key: _SeriesKey,
     by_kind: dict[TokenKind, list[_Quote]],
-    target: _Target,
+    target: Target,
     base_region: str,
     source_id: str,
     col: _Collector,
@@ -530,7 +292,7 @@ def _build_series(
     return periods, n_rows
 
 
-def _note(current: Mapping[str, _Quote], target: _Target, region: str) -> str:
+def _note(current: Mapping[str, _Quote], target: Target, region: str) -> str:
     meters: list[tuple[str, str]] = []
     for f in (
         "input_per_mtok",
@@ -572,7 +334,7 @@ def _same_rates(a: PriceSeries, b: PriceSeries) -> bool:
 
 def _entries(
     series: Mapping[str, list[PriceSeries]],
-    targets: Mapping[str, _Target],
+    targets: Mapping[str, Target],
     table: Mapping[str, ModelEntry],
 ) -> dict[str, ModelEntry]:
     order = {name: i for i, name in enumerate(table)}
@@ -602,7 +364,7 @@ def _entries(
 
 
 def _model_order(
-    name: str, target: _Target, order: Mapping[str, int], table: Mapping[str, ModelEntry]
+    name: str, target: Target, order: Mapping[str, int], table: Mapping[str, ModelEntry]
 ) -> tuple[float, str]:
     if name in order:
         return (order[name], name)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import re
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import AzcostError
 from ._common import add_format, dumps, write
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
-    from ..azure._retail import ImportResult, RetailRow
+    from ..azure._pages import RetailRow
+    from ..azure._retail import ImportResult
     from ..pricing._schema import ModelEntry
 
 __all__ = ["register"]
@@ -127,7 +129,8 @@ def register(verbs: Any) -> None:
 def _rows(args: argparse.Namespace, currency: str) -> tuple[list[RetailRow], list[str], str]:
     """Rows from saved pages or the API, warnings, and a note naming where they came from."""
     from ..azure._fetch import fetch_pages
-    from ..azure._retail import API_URL, read_pages, rows_from_page
+    from ..azure._pages import read_pages, rows_from_page
+    from ..azure._retail import API_URL
 
     if args.fetch:
         if args.files:
@@ -137,6 +140,7 @@ def _rows(args: argparse.Namespace, currency: str) -> tuple[list[RetailRow], lis
             currency=currency,
             timeout=args.timeout,
             retries=args.retries,
+            on_page=_page_progress(),
         )
         rows = []
         for i, (url, text, page) in enumerate(pages):
@@ -150,6 +154,38 @@ def _rows(args: argparse.Namespace, currency: str) -> tuple[list[RetailRow], lis
         raise AzcostError("no response pages given: pass FILE.json ... or --fetch")
     rows, warnings = read_pages(args.files)
     return rows, warnings, f"{len(args.files)} saved page(s)"
+
+
+def _progress_stream() -> TextIO | None:
+    """Standard error when it is a terminal: progress lines are for people, not logs."""
+    return sys.stderr if sys.stderr.isatty() else None
+
+
+def _page_progress() -> Callable[[int, Any], None] | None:
+    stream = _progress_stream()
+    if stream is None:
+        return None
+    rows = 0
+
+    def show(n: int, page: Any) -> None:
+        nonlocal rows
+        items = page.get("Items") if isinstance(page, dict) else None
+        rows += len(items) if isinstance(items, list) else 0
+        stream.write(f"\rfetching: {n} page(s) read, {rows} row(s)")
+        stream.flush()
+
+    return show
+
+
+def _show_totals(result: ImportResult) -> None:
+    stream = _progress_stream()
+    if stream is not None:
+        other = result.rows_read - result.rows_used
+        stream.write(
+            f"\r{result.rows_read} row(s) read: {result.rows_used} kept, "
+            f"{other} skipped or another region's\n"
+        )
+        stream.flush()
 
 
 def _table_models(path: str | None) -> dict[str, ModelEntry]:
@@ -182,6 +218,8 @@ def _import(
         "by `azcost pricing import-azure`; per-1K meters multiplied by 1000.",
     )
     result.warnings[:0] = warnings
+    if args.fetch:
+        _show_totals(result)
     return result
 
 
