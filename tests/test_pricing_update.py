@@ -7,6 +7,7 @@ import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +150,113 @@ def test_a_failing_write_leaves_the_table_untouched(
     assert _update(table) == 2
     assert table.read_text() == text
     assert [p.name for p in table.parent.iterdir()] == ["table.yaml"]
+
+
+# --------------------------------------------------------------------------- one meter at a time
+
+SHIPPED = Path(__file__).parent.parent / "pricing" / "azure-openai.yaml"
+DZ_CACHED_1120 = "gpt 4o 1120 cached Inp Data Zone Tokens"
+
+
+def _page(path: Path, meter: str, price: str, start: str, region: str = "westus") -> str:
+    """A one-row Retail Prices API page, as a filtered query returns it."""
+    item = {
+        "currencyCode": "USD",
+        "tierMinimumUnits": 0.0,
+        "retailPrice": "PRICE",
+        "unitPrice": "PRICE",
+        "armRegionName": region,
+        "effectiveStartDate": f"{start}T00:00:00Z",
+        "meterName": meter,
+        "productName": "Azure OpenAI",
+        "unitOfMeasure": "1K",
+        "type": "Consumption",
+    }
+    text = json.dumps({"Items": [item], "NextPageLink": None, "Count": 1})
+    path.write_text(text.replace('"PRICE"', price), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def shipped(tmp_path: Path) -> Path:
+    """A copy of the shipped table to update."""
+    path = tmp_path / "azure-openai.yaml"
+    shutil.copy(SHIPPED, path)
+    return path
+
+
+def _update_from(table: Path, page: str, *extra: str) -> int:
+    return main(["pricing", "update", str(table), "--from", page, "--region", "westus", *extra])
+
+
+def _series(path: Path, model: str, dtype: str) -> list[Any]:
+    entry = read_table(path).file.models[model]
+    (series,) = [s for s in entry.prices if s.deployment_type.value == dtype and s.region is None]
+    return list(series.periods)
+
+
+def test_one_meter_page_opens_a_period_changing_only_that_rate(
+    shipped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = read_table(shipped).file
+    old = _series(shipped, "gpt-4o-2024-11-20", "data-zone")
+    page = _page(tmp_path / "page.json", DZ_CACHED_1120, "0.0015", "2026-12-01")
+    assert _update_from(shipped, page) == 0
+    new = _series(shipped, "gpt-4o-2024-11-20", "data-zone")
+    assert new[:-1] == old  # the history is kept as it was
+    opened = new[-1]
+    assert opened.effective_from == dt.date(2026, 12, 1)
+    assert opened.cached_input_per_mtok == Decimal("1.5")
+    assert (opened.input_per_mtok, opened.output_per_mtok) == (
+        old[-1].input_per_mtok,
+        old[-1].output_per_mtok,
+    )
+    assert opened.note is not None
+    assert DZ_CACHED_1120 in opened.note
+    after = read_table(shipped).file
+    changed = [n for n in after.models if after.models[n] != before.models.get(n)]
+    assert changed == ["gpt-4o-2024-11-20"]
+    assert "cached_input_per_mtok 1.375 -> 1.5" in capsys.readouterr().out
+    cost = azcost.load_pricing(shipped).cost(
+        "gpt-4o-2024-11-20",
+        input_tokens=1000,
+        cached_input_tokens=1000,
+        output_tokens=0,
+        deployment_type="data-zone",
+        at=dt.date(2026, 12, 2),
+    )
+    assert cost.total == Decimal("0.0015")
+
+
+def test_page_identical_to_the_table_keeps_the_file_byte_for_byte(
+    shipped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = shipped.read_bytes()
+    page = _page(tmp_path / "page.json", DZ_CACHED_1120, "0.001375", "2024-12-01")
+    assert _update_from(shipped, page) == 0
+    assert shipped.read_bytes() == before
+    assert "up to date; nothing written" in capsys.readouterr().out
+
+
+def test_one_meter_change_dated_inside_the_history_is_reported_not_merged(
+    shipped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = shipped.read_bytes()
+    page = _page(tmp_path / "page.json", DZ_CACHED_1120, "0.0015", "2024-12-01")
+    assert _update_from(shipped, page, "--format", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    (reason,) = report["not_merged"]
+    assert "gpt-4o-2024-11-20 data-zone from 2024-12-01: cached_input_per_mtok" in reason
+    assert "history is never rewritten" in reason
+    assert shipped.read_bytes() == before
+
+
+def test_one_meter_page_for_a_series_the_table_lacks_is_skipped_with_reason(
+    shipped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = _page(
+        tmp_path / "page.json", "gpt-4o-mini-0718-Inp-regnl Tokens", "0.0002", "2026-12-01"
+    )
+    assert _update_from(shipped, page, "--region", "brazilsouth", "--all-regions") == 0
+    out = capsys.readouterr().out
+    assert "no output meter" in out

@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from ..errors import RetailImportError
 from ..pricing._deployment_types import DeploymentType
+from ..pricing._merge import DatedRates, SeriesKey
 from ..pricing._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
 from ._meters import MeterSkipped, TokenKind, parse_meter
 from ._pages import RetailRow
@@ -72,7 +73,9 @@ class ImportResult:
     rows_read: int = 0
     """Rows read from the pages."""
     rows_used: int = 0
-    """Rows whose price is in the file."""
+    """Rows whose price is in the file (or in ``partial``)."""
+    partial: dict[SeriesKey, list[DatedRates]] = field(default_factory=dict)
+    """Dated rates of existing series the rows could not complete, to merge rate by rate."""
 
 
 # --------------------------------------------------------------------------- importing
@@ -86,13 +89,12 @@ class _Quote:
     row: RetailRow
 
 
-_SeriesKey = tuple[str, DeploymentType, str | None]
-
-
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, existing: Collection[SeriesKey]) -> None:
         self.skips: dict[tuple[str, str, str], int] = defaultdict(int)
         self.warnings: list[str] = []
+        self.existing = existing
+        self.partial: dict[SeriesKey, list[DatedRates]] = {}
 
     def skip(self, row: RetailRow, reason: str) -> None:
         self.skips[(row.meter_name, row.product_name, reason)] += 1
@@ -153,13 +155,19 @@ def import_rows(
     retrieved_on: dt.date | None = None,
     source_id: str | None = None,
     source_note: str | None = None,
+    existing: Collection[SeriesKey] = (),
 ) -> ImportResult:
-    """Turn retail rows into a pricing file, resolving versions against ``table``'s models."""
+    """Turn retail rows into a pricing file, resolving versions against ``table``'s models.
+
+    A series of ``existing`` (the table being updated) whose meters do not give
+    every required rate (a page holding one meter) is returned in
+    ``ImportResult.partial`` as dated rates to merge, instead of being skipped.
+    """
     region = region.strip().lower()
     retrieved_on = retrieved_on or dt.datetime.now(dt.timezone.utc).date()
     source_id = source_id or f"azure-retail-{retrieved_on.isoformat()}"
-    col = _Collector()
-    quotes: dict[_SeriesKey, dict[TokenKind, list[_Quote]]] = defaultdict(lambda: defaultdict(list))
+    col = _Collector(existing)
+    quotes: dict[SeriesKey, dict[TokenKind, list[_Quote]]] = defaultdict(lambda: defaultdict(list))
     targets: dict[str, Target] = {}
     n_read = 0
     for row in rows:
@@ -208,6 +216,8 @@ def import_rows(
         if built is not None:
             periods, n_rows = built
             used += n_rows
+            if not periods:
+                continue  # rates of an existing series the import could not complete
             series[model].append(
                 PriceSeries(deployment_type=dtype, region=series_region, periods=periods)
             )
@@ -232,11 +242,11 @@ def import_rows(
         sources={source_id: source},
         models=models,
     )
-    return ImportResult(pf, col.skipped(), col.warnings, n_read, used)
+    return ImportResult(pf, col.skipped(), col.warnings, n_read, used, col.partial)
 
 
 def _build_series(
-    key: _SeriesKey,
+    key: SeriesKey,
     by_kind: dict[TokenKind, list[_Quote]],
     target: Target,
     base_region: str,
@@ -260,6 +270,14 @@ def _build_series(
             fields[_FIELD_OF[kind]] = chosen
     needed = ["input_per_mtok"] + ([] if target.kind == "embedding" else ["output_per_mtok"])
     missing = [f for f in needed if f not in fields]
+    where = series_region or ("" if dtype in _GLOBAL_TYPES else base_region)
+    if missing and key in col.existing:
+        col.partial[key] = [
+            DatedRates(q.start, {f: q.price}, source_id, _note({f: q}, target, where))
+            for f, qs in fields.items()
+            for q in qs
+        ]
+        return [], sum(len(qs) for qs in fields.values())
     if missing:
         names = " or ".join(m.split("_per")[0] for m in missing)
         reason = f"{model} {dtype.value}: no {names} meter"
@@ -269,7 +287,6 @@ def _build_series(
         return None
     periods: list[PricePeriod] = []
     previous: dict[str, Decimal] | None = None
-    where = series_region or ("" if dtype in _GLOBAL_TYPES else base_region)
     days = sorted({q.start for qs in fields.values() for q in qs})
     for day in days:
         in_force = {f: [q for q in qs if q.start <= day] for f, qs in fields.items()}

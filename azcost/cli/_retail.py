@@ -201,7 +201,11 @@ def _table_models(path: str | None) -> dict[str, ModelEntry]:
 
 
 def _import(
-    args: argparse.Namespace, models: Mapping[str, ModelEntry], currency: str
+    args: argparse.Namespace,
+    models: Mapping[str, ModelEntry],
+    currency: str,
+    *,
+    update: bool = False,
 ) -> ImportResult:
     from ..azure._retail import import_rows
 
@@ -214,6 +218,9 @@ def _import(
         region=args.region,
         currency=currency,
         all_regions=args.all_regions,
+        existing=[(n, s.deployment_type, s.region) for n, e in models.items() for s in e.prices]
+        if update
+        else (),
         source_note=f"Pay-as-you-go (Consumption) Azure OpenAI token meters, {origin}, imported "
         "by `azcost pricing import-azure`; per-1K meters multiplied by 1000.",
     )
@@ -292,12 +299,13 @@ def _run_diff(args: argparse.Namespace) -> int:
 
 
 def _run_update(args: argparse.Namespace) -> int:
-    from ..pricing._diff import diff_files, merge_import
+    from ..pricing._diff import diff_files
+    from ..pricing._merge import merge_import
     from ..pricing._writer import dump_table, read_table, write_atomic
 
     table = read_table(args.table)
-    result = _import(args, table.file.models, table.file.currency)
-    merged = merge_import(table.file, result.file)
+    result = _import(args, table.file.models, table.file.currency, update=True)
+    merged = merge_import(table.file, result.file, partial=result.partial)
     diff = diff_files(table.file, merged.file)
     if diff.empty:
         merged.file = table.file  # nothing to record: keep the version

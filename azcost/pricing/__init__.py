@@ -17,7 +17,8 @@ from ._resolve import MatchKind, Resolution, join_version, normalize_name, undou
 from ._table import Cost, PricingTable, Rates
 
 if TYPE_CHECKING:
-    from ._diff import MergeResult, PricingDiff, RateChange, bump_version, diff_files, merge_import
+    from ._diff import PricingDiff, RateChange, diff_files
+    from ._merge import MergeResult, bump_version, merge_import
     from ._schema import PricingFile, json_schema
     from ._writer import dump_table, read_table, write_atomic
 
@@ -54,12 +55,12 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     globals(),
     {
-        "MergeResult": "._diff",
+        "MergeResult": "._merge",
         "PricingDiff": "._diff",
         "RateChange": "._diff",
-        "bump_version": "._diff",
+        "bump_version": "._merge",
         "diff_files": "._diff",
-        "merge_import": "._diff",
+        "merge_import": "._merge",
         "PricingFile": "._schema",
         "json_schema": "._schema",
         "dump_table": "._writer",

@@ -1,40 +1,23 @@
-"""Comparing two pricing files, and merging imported prices into a table without rewriting history.
+"""Comparing two pricing files: models, series and rates added, removed or changed.
 
 A series is one model's prices for one deployment type (and region). The diff
-lines up the periods of each series by ``effective_from``; the merge appends an
-imported period only when its rates differ from the period in force on its
-date and it starts after the series' last period.
+lines up the periods of each series by ``effective_from``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from ._deployment_types import DeploymentType
 from ._money import money_str
-from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
-from ._writer import series_sort_key
+from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile
+from ._table import RATE_FIELDS
 
-__all__ = [
-    "MergeResult",
-    "PricingDiff",
-    "RateChange",
-    "bump_version",
-    "diff_files",
-    "merge_import",
-]
+__all__ = ["PricingDiff", "RateChange", "diff_files", "in_force"]
 
-RATE_FIELDS = (
-    "input_per_mtok",
-    "cached_input_per_mtok",
-    "output_per_mtok",
-    "audio_input_per_mtok",
-    "audio_output_per_mtok",
-)
 _Key = tuple[str, DeploymentType, "str | None"]
 
 
@@ -42,7 +25,8 @@ def _rates(p: PricePeriod) -> dict[str, Decimal | None]:
     return {f: getattr(p, f) for f in RATE_FIELDS}
 
 
-def _in_force(periods: list[PricePeriod], day: dt.date) -> PricePeriod | None:
+def in_force(periods: list[PricePeriod], day: dt.date) -> PricePeriod | None:
+    """The period of ``periods`` (oldest first) in force on ``day``, or None before the first."""
     found = None
     for p in periods:
         if p.effective_from <= day:
@@ -217,7 +201,7 @@ def diff_files(old: PricingFile, new: PricingFile) -> PricingDiff:
                 before = old_by_day.get(p.effective_from)
                 if before is None:
                     d.added_periods.append((key, p))
-                    before = _in_force(os_.periods, p.effective_from)
+                    before = in_force(os_.periods, p.effective_from)
                 if before is None:
                     continue
                 old_rates, new_rates = _rates(before), _rates(p)
@@ -228,111 +212,3 @@ def diff_files(old: PricingFile, new: PricingFile) -> PricingDiff:
                 ]
             d.removed_periods += [(key, p) for p in os_.periods if p.effective_from not in new_days]
     return d
-
-
-# --------------------------------------------------------------------------- merging
-
-
-@dataclass
-class MergeResult:
-    """The merged table and what the merge did."""
-
-    file: PricingFile
-    """The table with the imported periods appended."""
-    appended: int = 0
-    """Periods appended to existing series."""
-    unchanged: int = 0
-    """Imported periods whose rates equal the table's in force that day."""
-    skipped: list[str] = field(default_factory=list)
-    """Imported periods left out because they would rewrite history, with the reason."""
-
-
-def bump_version(old: str, today: dt.date) -> str:
-    """Today's ``YYYY.MM.DD``, or the old version plus ``.N`` when it is not older than today."""
-    day = today.strftime("%Y.%m.%d")
-    m = re.match(r"(\d{4}\.\d{2}\.\d{2})(?:\.(\d+))?", old)
-    if m is None or m.group(1) < day:
-        return day
-    return f"{m.group(1)}.{int(m.group(2) or 0) + 1}"
-
-
-def _insert_after_siblings(
-    models: dict[str, ModelEntry], name: str, entry: ModelEntry
-) -> dict[str, ModelEntry]:
-    names = list(models)
-    siblings = [i for i, n in enumerate(names) if models[n].base == entry.base]
-    at = siblings[-1] + 1 if siblings else len(names)
-    names.insert(at, name)
-    models = {**models, name: entry}
-    return {n: models[n] for n in names}
-
-
-def _merge_series(
-    name: str, old: PriceSeries, new: PriceSeries, result: MergeResult
-) -> PriceSeries:
-    periods = list(old.periods)
-    where = f"{name} {old.deployment_type.value}" + (f"@{old.region}" if old.region else "")
-    for p in sorted(new.periods, key=lambda p: p.effective_from):
-        in_force = _in_force(periods, p.effective_from) or periods[0]
-        if _rates(p) == _rates(in_force):
-            result.unchanged += 1
-            continue
-        last = periods[-1]
-        if p.effective_from <= last.effective_from:
-            result.skipped.append(
-                f"{where} from {p.effective_from}: rates differ from the period in force "
-                f"({in_force.effective_from}) but do not start after the last period "
-                f"({last.effective_from}); history is never rewritten"
-            )
-            continue
-        periods.append(p)
-        result.appended += 1
-    return old.model_copy(update={"periods": periods})
-
-
-def merge_import(
-    table: PricingFile, imported: PricingFile, *, today: dt.date | None = None
-) -> MergeResult:
-    """Append the imported prices to ``table`` as new periods; add new models and series."""
-    today = today or dt.datetime.now(dt.timezone.utc).date()
-    sources: dict[str, Source] = dict(table.sources)
-    source_ids: dict[str, str] = {}
-    for sid, src in imported.sources.items():
-        new_id, n = sid, 1
-        while new_id in sources and sources[new_id] != src:
-            n += 1
-            new_id = f"{sid}-{n}"
-        sources[new_id] = src
-        source_ids[sid] = new_id
-    result = MergeResult(table)
-    models = dict(table.models)
-    for name, ientry in imported.models.items():
-        ientry = ientry.model_copy(
-            update={"prices": [_with_sources(s, source_ids) for s in ientry.prices]}
-        )
-        entry = models.get(name)
-        if entry is None:
-            models = _insert_after_siblings(models, name, ientry)
-            continue
-        series = {(s.deployment_type, s.region): s for s in entry.prices}
-        for s in ientry.prices:
-            key = (s.deployment_type, s.region)
-            old = series.get(key)
-            series[key] = s if old is None else _merge_series(name, old, s, result)
-        prices = sorted(series.values(), key=series_sort_key)
-        models[name] = entry.model_copy(update={"prices": prices})
-    used = {p.source for e in models.values() for s in e.prices for p in s.periods}
-    sources = {k: v for k, v in sources.items() if k in table.sources or k in used}
-    result.file = table.model_copy(
-        update={
-            "version": bump_version(table.version, today),
-            "sources": sources,
-            "models": models,
-        }
-    )
-    return result
-
-
-def _with_sources(series: PriceSeries, ids: dict[str, str]) -> PriceSeries:
-    periods = [p.model_copy(update={"source": ids.get(p.source, p.source)}) for p in series.periods]
-    return series.model_copy(update={"periods": periods})
