@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from retail_dump import dump_rows, is_token_row
 
 from azcost.azure import Meter, MeterSkipped, parse_meter
 from azcost.pricing import DeploymentType
@@ -106,3 +107,18 @@ def test_hyphens_and_spaces_read_the_same() -> None:
 def test_non_token_and_unreadable_meters_are_skipped_with_reason(meter: str, reason: str) -> None:
     with pytest.raises(MeterSkipped, match=reason):
         parse_meter(meter)
+
+
+def test_every_token_meter_of_the_full_dump_is_read_or_skipped_with_a_reason() -> None:
+    names = sorted({r.meter_name for r in dump_rows() if is_token_row(r)})
+    read: list[Meter] = []
+    reasons: dict[str, str] = {}
+    for name in names:
+        try:
+            read.append(parse_meter(name))
+        except MeterSkipped as exc:
+            reasons[name] = exc.reason
+    assert len(names) == len(read) + len(reasons) > 1100
+    assert [n for n, why in reasons.items() if len(why) < 10] == []
+    assert all(m.family and m.family[0].isalnum() for m in read)
+    assert len(read) > 500

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from retail_dump import Gap, check_rows, dump_rows, header_gaps, is_token_row
 
 import azcost
 from azcost import DeploymentType
+from azcost.azure import RetailRow
+from azcost.pricing import read_table
 
 TABLE = azcost.load_pricing()
 
@@ -102,3 +106,69 @@ def test_shipped_table_is_in_canonical_form_so_update_loses_nothing() -> None:
     path = azcost.shipped_pricing_paths()[0]
     doc = read_table(path)
     assert dump_table(doc.file, doc.header) == path.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the full retail dump
+
+SHIPPED_PATH = Path(__file__).parent.parent / "pricing" / "azure-openai.yaml"
+
+
+@pytest.fixture(scope="module")
+def dump_check() -> tuple[list[RetailRow], dict[int, str], list[Gap]]:
+    """The dump's token rows, the ones the shipped table does not price exactly, the gap list."""
+    shipped = read_table(SHIPPED_PATH)
+    rows = [r for r in dump_rows() if is_token_row(r)]
+    problems = check_rows(rows, azcost.load_pricing(SHIPPED_PATH), shipped.file.models)
+    return rows, problems, header_gaps(shipped.header)
+
+
+def test_every_token_row_of_the_full_dump_is_priced_exactly_or_listed_as_a_gap(
+    dump_check: tuple[list[RetailRow], dict[int, str], list[Gap]],
+) -> None:
+    rows, problems, gaps = dump_check
+    unlisted = {
+        f"{rows[i].meter_name} @ {rows[i].region} from {rows[i].start}: {why}"
+        for i, why in problems.items()
+        if not any(g.covers(rows[i]) for g in gaps)
+    }
+    assert sorted(unlisted) == []
+    assert len(rows) > 19000  # every page of the dump was read
+
+
+def test_every_gap_line_names_a_row_the_table_does_not_price(
+    dump_check: tuple[list[RetailRow], dict[int, str], list[Gap]],
+) -> None:
+    rows, problems, gaps = dump_check
+    stale = [g for g in gaps if not any(g.covers(rows[i]) for i in problems)]
+    assert stale == []
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "gpt-5-codex",
+        "gpt-5.1-codex",
+        "gpt-5.1-codex-mini",
+        "gpt-5.1-codex-max",
+        "gpt-5.2-codex",
+        "gpt-5.3-codex",
+        "codex-mini",
+        "gpt-5-pro",
+        "gpt-5.4-pro",
+        "o3-pro",
+        "o1-preview",
+        "gpt-oss-120b",
+        "gpt-4.5-preview",
+        "o3-deep-research",
+        "computer-use-preview",
+        "gpt-4o-audio-preview",
+        "gpt-4o-mini-audio-preview",
+        "gpt-audio",
+        "gpt-audio-mini",
+        "gpt-audio-1.5",
+    ],
+)
+def test_models_added_from_the_dump_price_by_their_base_name(model: str) -> None:
+    cost = TABLE.cost(model, input_tokens=1000, output_tokens=1000)
+    assert cost.total > 0
+    assert cost.period.source.id == "azure-retail-2026-08"
