@@ -8,6 +8,7 @@ base model, so the surest way to know what ran is to say it once::
       model_version: "0301"
       deployment_type: regional
       region: eastus
+      resource: contoso-openai
 
 given inline (a mapping) or as a YAML file of that shape.
 """
@@ -40,6 +41,8 @@ class Deployment(BaseModel):
     """Deployment type (global, data-zone, regional, ...); default: the model's default."""
     region: str | None = Field(default=None, min_length=1)
     """Azure region of the deployment (``eastus``), for region-specific prices."""
+    resource: str | None = Field(default=None, min_length=1)
+    """Azure OpenAI resource (account) name serving it, as in cost exports' ResourceId."""
 
 
 DeploymentsSource = Mapping[str, Any] | str | Path
@@ -70,7 +73,7 @@ def load_deployments(source: DeploymentsSource) -> dict[str, Deployment]:
     if not isinstance(data, Mapping):
         raise DeploymentsFileError(
             "a deployments map must be a mapping of deployment name -> "
-            "{model, model_version, deployment_type, region}",
+            "{model, model_version, deployment_type, region, resource}",
             path=path,
             line=1 if path else None,
         )
@@ -92,6 +95,8 @@ def load_deployments(source: DeploymentsSource) -> dict[str, Deployment]:
                 path,
                 positions,
                 loc,
-                describe_error(err, "expected model, model_version, deployment_type, region"),
+                describe_error(
+                    err, "expected model, model_version, deployment_type, region, resource"
+                ),
             ) from None
     return out

@@ -32,7 +32,7 @@ from ..ledger._record import CallRecord
 from ..pricing._money import money_str
 from ..pricing._table import Cost, PricingTable
 from ._deployments import Deployment, DeploymentsSource, load_deployments
-from ._identity import Identity, identify
+from ._identity import Identity, identify, resource_of_endpoint
 from ._tally import Totals, UnpricedCall, build_record
 from ._usage import Usage, read_usage
 
@@ -252,6 +252,8 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         """
         serialized, tags, metadata = started
         client = _client_names(serialized, metadata)
+        kw = serialized.get("kwargs") if serialized else None
+        endpoint = kw.get("azure_endpoint") if kw else None
         deliberate: AzcostError | None = None
         for usage in read_usage(response):
             ident = self._identify(client, usage.reported_model)
@@ -270,7 +272,10 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
                 )
             self.add(usage, cost, unpriced)
             if self.ledger is not None:
-                self._record(run_id, tags, metadata, client[0], usage, ident, cost, error)
+                resource = ident.resource or resource_of_endpoint(endpoint)
+                self._record(
+                    run_id, tags, metadata, client[0], usage, ident, cost, error, resource
+                )
             if error is not None and self.on_unknown != "ignore":
                 if self.on_unknown == "raise":
                     deliberate = deliberate or error
@@ -331,6 +336,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         ident: Identity,
         cost: Cost | None,
         error: AzcostError | None,
+        resource: str | None,
     ) -> None:
         """Hand the call's record to the ledger; a ledger error never breaks the call."""
         rec = build_record(
@@ -344,6 +350,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             error,
             currency=self.pricing.currency,
             pricing_version=self.pricing.version,
+            resource=resource,
         )
         try:
             self.ledger.record(rec)  # type: ignore[union-attr]  # called only with a ledger

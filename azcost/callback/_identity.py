@@ -10,7 +10,9 @@ never silently replaced by the base's default version.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from ..errors import AzcostError, UnknownModelError
 from ..pricing._deployment_types import DeploymentType
@@ -18,13 +20,31 @@ from ..pricing._resolve import MatchKind, undouble
 from ..pricing._table import PricingTable
 from ._deployments import Deployment
 
-__all__ = ["Identity", "identify"]
+__all__ = ["Identity", "identify", "resource_of_endpoint"]
+
+# hosts of an Azure OpenAI resource: <account name> + one of these
+_RESOURCE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+
+
+@functools.lru_cache(maxsize=256)
+def resource_of_endpoint(endpoint: str | None) -> str | None:
+    """The Azure resource (account) name of ``https://<name>.openai.azure.com/``, else None."""
+    if not endpoint or not isinstance(endpoint, str):
+        return None
+    try:
+        host = (urlsplit(endpoint.strip()).hostname or "").lower()
+    except ValueError:
+        return None
+    for suffix in _RESOURCE_HOSTS:
+        if host.endswith(suffix) and "." not in host[: -len(suffix)]:
+            return host[: -len(suffix)] or None
+    return None
 
 
 class Identity:
     """What one (deployment, version, names) combination resolves to; cached by the handler."""
 
-    __slots__ = ("deployment_type", "error", "match", "model", "region", "version")
+    __slots__ = ("deployment_type", "error", "match", "model", "region", "resource", "version")
 
     def __init__(
         self,
@@ -34,6 +54,7 @@ class Identity:
         deployment_type: DeploymentType | None = None,
         region: str | None = None,
         error: AzcostError | None = None,
+        resource: str | None = None,
     ) -> None:
         self.model = model
         """Canonical versioned model name, or None when unknown."""
@@ -47,6 +68,8 @@ class Identity:
         """Region from the deployments map, or None."""
         self.error = error
         """Why the model could not be resolved."""
+        self.resource = resource
+        """Azure resource (account) name from the deployments map, or None."""
 
 
 def identify(
@@ -64,13 +87,14 @@ def identify(
         try:
             res = table.resolve(mapped.model, mapped.model_version)
         except UnknownModelError as exc:
-            return Identity(None, None, mapped.model_version, error=exc)
+            return Identity(None, None, mapped.model_version, error=exc, resource=mapped.resource)
         return Identity(
             res.model,
             MatchKind.DEPLOYMENT,
             mapped.model_version,
             mapped.deployment_type,
             mapped.region,
+            resource=mapped.resource,
         )
     names: list[str] = []
     if reported:

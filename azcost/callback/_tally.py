@@ -194,6 +194,7 @@ def build_record(
     *,
     currency: str,
     pricing_version: str,
+    resource: str | None = None,
 ) -> CallRecord:
     """The ledger's record of one completed call, priced or not."""
     known, prompt, cached, completion, reasoning, audio_in, audio_out, reported = usage
@@ -225,6 +226,7 @@ def build_record(
         ident.version,  # model_version
         dtype,  # deployment_type
         ident.region,
+        resource,
         None if match is None else match.value,  # match
         prompt,  # input_tokens
         cached,  # cached_input_tokens

@@ -141,6 +141,12 @@ def _m005_rollup_by_batch(conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {CALLS.name}_daily")
 
 
+@migration
+def _m008_resource(conn: Connection) -> None:
+    """Add ``resource``: the Azure OpenAI account a call went to, matched against cost exports."""
+    conn.execute(sa.text(f"ALTER TABLE {CALLS.name} ADD COLUMN resource TEXT"))
+
+
 _PG_LOCK_KEY = 0x617A636F7374  # "azcost": one advisory lock serialises concurrent migrators
 
 

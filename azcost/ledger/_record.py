@@ -51,6 +51,8 @@ class CallRecord:
     """Deployment type whose rates were used (global, data-zone, regional, ...)."""
     region: str | None = None
     """Azure region, when known."""
+    resource: str | None = None
+    """Azure OpenAI resource (account) name, when known: matched against cost exports."""
     match: str | None = None
     """How the model was matched (a MatchKind value)."""
     input_tokens: int = 0

@@ -23,7 +23,7 @@ __all__ = ["MAX_ROWID_SQL", "sqlite_batches"]
 
 _SQLITE_FIELDS = attrgetter(
     "run_id", "timestamp", "deployment", "reported_model", "model", "model_version",
-    "deployment_type", "region", "match", "input_tokens", "cached_input_tokens",
+    "deployment_type", "region", "resource", "match", "input_tokens", "cached_input_tokens",
     "output_tokens", "reasoning_tokens", "audio_input_tokens", "audio_output_tokens",
     "input_cost", "cached_input_cost", "output_cost", "audio_input_cost", "audio_output_cost",
     "total_cost", "currency", "pricing_version", "price_effective_from", "priced",
@@ -68,7 +68,7 @@ def _pico_of_text(text: str, total: Any) -> int | None:
 def _sqlite_row(rec: CallRecord) -> tuple[Any, ...]:
     """One record in :data:`COLUMNS` order, as :func:`row_of` with text money, bools as 0/1."""
     (run_id, ts, deployment, reported_model, model, model_version, deployment_type, region,
-     match, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens,
+     resource, match, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens,
      audio_input_tokens, audio_output_tokens, input_cost, cached_input_cost, output_cost,
      audio_input_cost, audio_output_cost, total_cost, currency, pricing_version, eff, priced,
      unpriced_reason, usage_known, tags, metadata) = _SQLITE_FIELDS(rec)  # fmt: skip
@@ -93,7 +93,7 @@ def _sqlite_row(rec: CallRecord) -> tuple[Any, ...]:
         None if audio_output_cost is None else format(audio_output_cost, "f"),
         total, currency, pricing_version, None if eff is None else eff.isoformat(),
         1 if priced else 0, unpriced_reason, 1 if usage_known else 0,
-        tags_json, meta_json, pico, labels_json,
+        tags_json, meta_json, pico, labels_json, resource,
     )  # fmt: skip
 
 

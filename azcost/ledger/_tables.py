@@ -121,6 +121,7 @@ CALLS = sa.Table(
     *calls_columns(TOKEN_FIELDS, COST_FIELDS),
     sa.Column("total_cost_pico", sa.BigInteger),
     sa.Column("labels", sa.Text),
+    sa.Column("resource", sa.Text),
 )
 """The ledger table, latest schema: one row per completed call."""
 
@@ -246,6 +247,7 @@ def row_of(rec: CallRecord, *, text_money: bool) -> tuple[Any, ...]:
         meta_json,
         pico(rec.total_cost),
         labels_json,
+        rec.resource,
     )
 
 
@@ -268,6 +270,7 @@ def record_from_row(row: sa.Row[Any] | Sequence[Any]) -> CallRecord:
         "model_version",
         "deployment_type",
         "region",
+        "resource",
         "match",
         "currency",
         "pricing_version",
