@@ -273,9 +273,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             self.add(usage, cost, unpriced)
             if self.ledger is not None:
                 resource = ident.resource or resource_of_endpoint(endpoint)
-                self._record(
-                    run_id, tags, metadata, client[0], usage, ident, cost, error, resource
-                )
+                self._record(run_id, tags, metadata, client[0], usage, ident, cost, error, resource)
             if error is not None and self.on_unknown != "ignore":
                 if self.on_unknown == "raise":
                     deliberate = deliberate or error
