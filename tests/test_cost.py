@@ -34,14 +34,6 @@ def test_cached_tokens_are_billed_at_the_cached_rate(mini: azcost.PricingTable) 
     assert cost.total == Decimal("0.0070")
 
 
-def test_cached_tokens_without_a_cached_rate_cost_the_input_rate(mini: azcost.PricingTable) -> None:
-    plain = mini.cost("gpt-35-turbo-0301", input_tokens=100, output_tokens=0)
-    cached = mini.cost(
-        "gpt-35-turbo-0301", input_tokens=100, cached_input_tokens=60, output_tokens=0
-    )
-    assert plain.total == cached.total
-
-
 def test_reasoning_tokens_are_billed_as_output(mini: azcost.PricingTable) -> None:
     without = mini.cost("o1", input_tokens=100, output_tokens=1000)
     with_reasoning = mini.cost("o1", input_tokens=100, output_tokens=1000, reasoning_tokens=800)

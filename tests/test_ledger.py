@@ -25,7 +25,13 @@ from azcost.errors import LedgerError, LedgerWarning
 from azcost.ledger import Ledger, audit
 from azcost.ledger._db import create_ledger_engine, resolve_url
 from azcost.ledger._migrations import MIGRATIONS, migrate
-from azcost.ledger._tables import COLUMNS, ROLLUP_KEYS, rollup_values, row_of
+from azcost.ledger._tables import (
+    COLUMNS,
+    ROLLUP_KEYS,
+    ROLLUP_SUMS,
+    rollup_values,
+    row_of,
+)
 
 pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url
 
@@ -221,13 +227,15 @@ def _rollup_and_recomputed(url: str) -> tuple[list[Any], list[Any]]:
     """The SQLite daily rollup, and the same sums computed from the calls table."""
     keys = ", ".join(str(i + 1) for i in range(len(ROLLUP_KEYS)))
     with Ledger(url) as ledger, ledger.read_engine().connect() as conn:
-        kept = conn.exec_driver_sql(f"SELECT * FROM azcost_daily ORDER BY {keys}").all()
+        kept = conn.exec_driver_sql(
+            f"SELECT {', '.join((*ROLLUP_KEYS, *ROLLUP_SUMS))} FROM azcost_daily ORDER BY {keys}"
+        ).all()
         computed = conn.exec_driver_sql(
             f"SELECT {', '.join(rollup_values('')[: len(ROLLUP_KEYS)])}, "
             f"{', '.join(f'sum({v})' for v in rollup_values('')[len(ROLLUP_KEYS) :])} "
             f"FROM azcost_calls GROUP BY {keys} ORDER BY {keys}"
         ).all()
-    return kept, computed
+    return list(kept), list(computed)
 
 
 def test_rollup_kept_by_the_old_trigger_upgrades_and_stays_exact(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import enum
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from azcost.callback._identity import identify
 from azcost.callback._tally import build_record
 from azcost.callback._usage import Usage
 from azcost.ledger._record import CallRecord, new_record
+from azcost.pricing import KINDS
 
 NAMES = [f.name for f in dataclasses.fields(CallRecord)]
 
@@ -71,34 +73,23 @@ def test_fast_constructor_builds_the_same_frozen_record_as_init() -> None:
 
 
 @pytest.mark.parametrize(
-    ("model", "tokens"),
+    ("table_file", "model", "tokens"),
     [
-        ("gpt-35-turbo-0301", (31, 0, 8, 0, 0, 0)),
-        ("gpt-4o-2024-08-06", (1000, 400, 500, 0, 0, 0)),
-        ("o1-2024-12-17", (1000, 300, 900, 600, 0, 0)),
-        ("gpt-4o-2024-08-06", (1000, 100, 500, 0, 200, 50)),
+        ("mini.yaml", "gpt-35-turbo-0301", (31, 0, 8, 0, 0, 0)),
+        ("mini.yaml", "gpt-4o-2024-08-06", (1000, 400, 500, 0, 0, 0)),
+        ("mini.yaml", "o1-2024-12-17", (1000, 300, 900, 600, 0, 0)),
+        ("kinds.yaml", "every-kind-1", (1000, 100, 500, 0, 200, 50)),
     ],
     ids=["plain", "cached", "reasoning", "audio"],
 )
 def test_record_costs_are_exactly_the_cost_objects_amounts(
-    mini: azcost.PricingTable, model: str, tokens: tuple[int, int, int, int, int, int]
+    table_file: str, model: str, tokens: tuple[int, int, int, int, int, int]
 ) -> None:
-    rec, cost = _build(mini, tokens, model=model)
+    table = azcost.load_pricing(Path(__file__).parent / "data" / table_file)
+    rec, cost = _build(table, tokens, model=model)
     assert cost is not None
-    expected = [
-        cost.input_cost,
-        cost.cached_input_cost,
-        cost.output_cost,
-        cost.audio_input_cost,
-        cost.audio_output_cost,
-    ]
-    got = [
-        rec.input_cost,
-        rec.cached_input_cost,
-        rec.output_cost,
-        rec.audio_input_cost,
-        rec.audio_output_cost,
-    ]
+    expected = [getattr(cost, kind.cost_field) for kind in KINDS]
+    got = [getattr(rec, kind.cost_field) for kind in KINDS]
     assert [str(v) for v in got] == [str(v) for v in expected]  # same digits and exponent
     assert list(cost.amounts()) == expected
     assert sum(got, Decimal(0)) == rec.total_cost == cost.total

@@ -33,7 +33,19 @@ from ..pricing._deployment_types import DeploymentType
 
 __all__ = ["Meter", "MeterSkipped", "TokenKind", "parse_meter"]
 
-TokenKind = Literal["input", "cached_input", "output", "audio_input", "audio_output", "flat"]
+TokenKind = Literal[
+    "input",
+    "cached_input",
+    "output",
+    "audio_input",
+    "audio_output",
+    "cached_audio_input",
+    "image_input",
+    "cached_image_input",
+    "image_output",
+    "flat",
+]
+"""A kind name of :data:`azcost.pricing.KINDS`, or ``flat`` (one rate for input and output)."""
 
 
 class MeterSkipped(Exception):

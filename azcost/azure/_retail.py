@@ -20,7 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import RetailImportError
-from ..pricing._deployment_types import DeploymentType
+from ..pricing._deployment_types import DeploymentType, deployment_type_order
+from ..pricing._kinds import KINDS, RATE_FIELDS
 from ..pricing._merge import DatedRates, SeriesKey
 from ..pricing._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
 from ._meters import MeterSkipped, TokenKind, parse_meter
@@ -37,13 +38,7 @@ _UNITS = {
     "1m": Decimal(1),
     "1m tokens": Decimal(1),
 }
-_FIELD_OF: dict[TokenKind, str] = {
-    "input": "input_per_mtok",
-    "cached_input": "cached_input_per_mtok",
-    "output": "output_per_mtok",
-    "audio_input": "audio_input_per_mtok",
-    "audio_output": "audio_output_per_mtok",
-}
+_FIELD_OF: dict[str, str] = {k.name: k.rate_field for k in KINDS}
 
 
 @dataclass(frozen=True)
@@ -210,7 +205,7 @@ def import_rows(
 
     series: dict[str, list[PriceSeries]] = defaultdict(list)
     used = 0
-    for key in sorted(quotes, key=lambda k: (k[0], list(DeploymentType).index(k[1]), k[2] or "")):
+    for key in sorted(quotes, key=lambda k: (k[0], deployment_type_order(k[1]), k[2] or "")):
         model, dtype, series_region = key
         built = _build_series(key, quotes[key], targets[model], region, source_id, col)
         if built is not None:
@@ -311,13 +306,7 @@ def _build_series(
 
 def _note(current: Mapping[str, _Quote], target: Target, region: str) -> str:
     meters: list[tuple[str, str]] = []
-    for f in (
-        "input_per_mtok",
-        "cached_input_per_mtok",
-        "output_per_mtok",
-        "audio_input_per_mtok",
-        "audio_output_per_mtok",
-    ):
+    for f in RATE_FIELDS:
         q = current.get(f)
         if q is not None and q.row.meter_name not in [m[0] for m in meters]:
             meters.append((q.row.meter_name, f"{q.row.price}/{q.row.unit.split()[0]}"))
@@ -365,7 +354,7 @@ def _entries(
         if target.entry is not None:
             default = target.entry.default_deployment_type
             if default not in offered:
-                default = min(offered, key=list(DeploymentType).index)
+                default = min(offered, key=deployment_type_order)
             out[name] = target.entry.model_copy(
                 update={"prices": items, "default_deployment_type": default}
             )
@@ -374,7 +363,7 @@ def _entries(
                 base=target.base,
                 version=target.version,
                 kind=target.kind,
-                default_deployment_type=min(offered, key=list(DeploymentType).index),
+                default_deployment_type=min(offered, key=deployment_type_order),
                 prices=items,
             )
     return out

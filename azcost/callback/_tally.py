@@ -12,19 +12,28 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
 from .._text import text_table
-from ..ledger._record import CallRecord, new_record
+from ..ledger._record import COST_FIELDS, TOKEN_FIELDS, CallRecord, new_record
+from ..pricing._cost import Cost
 from ..pricing._money import money_str
-from ..pricing._table import Cost
 from ._identity import Identity
 from ._usage import Usage
 
 __all__ = ["ModelUsage", "Totals", "UnpricedCall", "build_record", "render_summary"]
 
 _ZERO = Decimal(0)
+_NO_COSTS: tuple[None, ...] = (None,) * len(COST_FIELDS)
+# The record's token fields that Usage reads, in TOKEN_FIELDS order; the kinds it does not
+# read yet come last in TOKEN_FIELDS and are recorded as 0.
+_READ = [f for f in TOKEN_FIELDS if f in Usage._fields]
+if list(TOKEN_FIELDS[: len(_READ)]) != _READ:  # pragma: no cover - a layout error
+    raise RuntimeError(f"Usage must read the token fields {TOKEN_FIELDS} in order")
+_usage_tokens = itemgetter(*(Usage._fields.index(f) for f in _READ))
+_UNREAD_TOKENS = (0,) * (len(TOKEN_FIELDS) - len(_READ))
 
 
 @dataclass(slots=True)
@@ -197,23 +206,20 @@ def build_record(
     resource: str | None = None,
 ) -> CallRecord:
     """The ledger's record of one completed call, priced or not."""
-    known, prompt, cached, completion, reasoning, audio_in, audio_out, reported = usage
+    known = usage.known
+    reported = usage.reported_model
+    tokens = (*_usage_tokens(usage), *_UNREAD_TOKENS)
     match = ident.match
-    in_cost: Decimal | None
-    cached_cost: Decimal | None
-    out_cost: Decimal | None
-    audio_in_cost: Decimal | None
-    audio_out_cost: Decimal | None
+    costs: tuple[Decimal | None, ...]
     if cost is not None:
-        in_cost, cached_cost, out_cost, audio_in_cost, audio_out_cost = cost.amounts()
+        costs = (*cost.amounts(), cost.total)
         rates = cost.rates
         dtype: str | None = rates.deployment_type.value
-        total: Decimal | None = cost.total
         effective: dt.date | None = rates.period.effective_from
         reason = None
     else:
-        in_cost = cached_cost = out_cost = audio_in_cost = audio_out_cost = None
-        total = effective = None
+        costs = _NO_COSTS
+        effective = None
         dtype = None if ident.deployment_type is None else ident.deployment_type.value
         reason = str(error)
     # every CallRecord field, in declaration order (see new_record)
@@ -228,18 +234,8 @@ def build_record(
         ident.region,
         resource,
         None if match is None else match.value,  # match
-        prompt,  # input_tokens
-        cached,  # cached_input_tokens
-        completion,  # output_tokens
-        reasoning,  # reasoning_tokens
-        audio_in,  # audio_input_tokens
-        audio_out,  # audio_output_tokens
-        in_cost,  # input_cost
-        cached_cost,  # cached_input_cost
-        out_cost,  # output_cost
-        audio_in_cost,  # audio_input_cost
-        audio_out_cost,  # audio_output_cost
-        total,  # total_cost
+        *tokens,  # TOKEN_FIELDS
+        *costs,  # COST_FIELDS, total_cost last
         currency,
         pricing_version,
         effective,  # price_effective_from

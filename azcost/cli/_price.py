@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AzcostError
+from ..pricing._kinds import DETAIL_KINDS, KINDS
 from ..pricing._money import money_str
+from ..pricing._records import Period
 from ._common import add_format, dumps, parse_date, write
 
 if TYPE_CHECKING:
@@ -62,7 +64,17 @@ def register_price(commands: Any) -> None:
     p.add_argument(
         "--output", type=int, required=True, metavar="N", help="output tokens, reasoning included"
     )
-    p.add_argument("--cached", type=int, default=0, metavar="N", help="cached input tokens")
+    for kind in DETAIL_KINDS:
+        flag = "--" + kind.name.replace("_", "-")
+        names = [flag, "--cached"] if kind.name == "cached_input" else [flag]
+        p.add_argument(
+            *names,
+            dest=kind.token_field,
+            type=int,
+            default=0,
+            metavar="N",
+            help=f"{kind.label} tokens (part of --{kind.side})",
+        )
     p.add_argument(
         "--reasoning", type=int, default=0, metavar="N", help="reasoning tokens (part of output)"
     )
@@ -91,12 +103,12 @@ def _run_price(args: argparse.Namespace) -> int:
         args.model,
         input_tokens=args.input,
         output_tokens=args.output,
-        cached_input_tokens=args.cached,
         reasoning_tokens=args.reasoning,
         model_version=args.model_version,
         deployment_type=args.deployment_type,
         region=args.region,
         at=args.at,
+        **{k.token_field: n for k in DETAIL_KINDS if (n := getattr(args, k.token_field))},
     )
     data = cost.as_dict()
     if args.format == "json":
@@ -113,13 +125,10 @@ def _run_price(args: argparse.Namespace) -> int:
     period = cost.period
     lines.append(f"  rates from   {period.effective_from} ({period.source.id})")
     lines.append(f"  table        {cost.table_version}")
-    for label, tokens, amount in (
-        ("input", args.input - args.cached, cost.input_cost),
-        ("cached input", args.cached, cost.cached_input_cost),
-        ("output", args.output, cost.output_cost),
-    ):
+    width = max(len(k.label) for k in KINDS)
+    for kind, tokens, amount in zip(KINDS, cost.billed_tokens(), cost.amounts(), strict=True):
         if tokens:
-            lines.append(f"  {label:<12} {tokens:>10} tokens  {money_str(amount)}")
+            lines.append(f"  {kind.label:<{width}} {tokens:>10} tokens  {money_str(amount)}")
     write("\n".join(lines))
     return 0
 
@@ -185,15 +194,11 @@ def _run_show(args: argparse.Namespace) -> int:
         where = series.deployment_type.value + (f" @ {series.region}" if series.region else "")
         lines.append(f"  {where}")
         for period in series.periods:
-            rates = [f"input {money_str(period.input_per_mtok)}"]
-            if period.cached_input_per_mtok is not None:
-                rates.append(f"cached {money_str(period.cached_input_per_mtok)}")
-            if period.output_per_mtok is not None:
-                rates.append(f"output {money_str(period.output_per_mtok)}")
-            if period.audio_input_per_mtok is not None:
-                rates.append(f"audio in {money_str(period.audio_input_per_mtok)}")
-            if period.audio_output_per_mtok is not None:
-                rates.append(f"audio out {money_str(period.audio_output_per_mtok)}")
+            rates = [
+                f"{kind.label} {money_str(rate)}"
+                for kind, rate in zip(KINDS, period.rates, strict=True)
+                if rate is not None
+            ]
             lines.append(
                 f"    from {period.effective_from}  " + ", ".join(rates) + f"  [{period.source.id}]"
             )
@@ -202,7 +207,10 @@ def _run_show(args: argparse.Namespace) -> int:
 
 
 def _plain(value: Any) -> Any:
-    """Records (named tuples) to dicts, recursively, for JSON."""
+    """Records (named tuples) to dicts, recursively, for JSON; a period's rates by field."""
+    if isinstance(value, Period):
+        out = {"effective_from": value.effective_from, **value.rate_fields()}
+        return {**out, "source": _plain(value.source), "note": value.note}
     if hasattr(value, "_asdict"):
         return {k: _plain(v) for k, v in value._asdict().items()}
     if isinstance(value, (tuple, list)):

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ._tables import (
     CALLS,
+    DAILY,
     MIGRATIONS_TABLE,
     ROLLUP_KEYS,
     calls_columns,
@@ -139,6 +140,36 @@ def _m005_rollup_by_batch(conn: Connection) -> None:
     """SQLite: drop the per-row rollup trigger; the writer adds each batch (see above)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {CALLS.name}_daily")
+
+
+@migration
+def _m006_token_kinds(conn: Connection) -> None:
+    """Token and cost columns of cached audio input, image input, cached image input and
+    image output (on the calls table, and on SQLite's daily rollup); old rows count 0."""
+    tokens = (
+        "cached_audio_input_tokens",
+        "image_input_tokens",
+        "cached_image_input_tokens",
+        "image_output_tokens",
+    )
+    costs = (
+        "cached_audio_input_cost",
+        "image_input_cost",
+        "cached_image_input_cost",
+        "image_output_cost",
+    )
+    money = "NUMERIC" if conn.dialect.name == "postgresql" else "TEXT"
+    for name in tokens:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {CALLS.name} ADD COLUMN {name} BIGINT NOT NULL DEFAULT 0"
+        )
+    for name in costs:
+        conn.exec_driver_sql(f"ALTER TABLE {CALLS.name} ADD COLUMN {name} {money}")
+    if conn.dialect.name == "sqlite":  # the rollup of m004
+        for name in tokens:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {DAILY.name} ADD COLUMN {name} BIGINT NOT NULL DEFAULT 0"
+            )
 
 
 @migration

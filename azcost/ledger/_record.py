@@ -9,26 +9,10 @@ from dataclasses import asdict, dataclass, field, fields, make_dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..pricing._kinds import COST_FIELDS, TOKEN_FIELDS
 from ..pricing._money import money_str
 
 __all__ = ["COST_FIELDS", "TOKEN_FIELDS", "CallRecord", "new_record"]
-
-TOKEN_FIELDS = (
-    "input_tokens",
-    "cached_input_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "audio_input_tokens",
-    "audio_output_tokens",
-)
-COST_FIELDS = (
-    "input_cost",
-    "cached_input_cost",
-    "output_cost",
-    "audio_input_cost",
-    "audio_output_cost",
-    "total_cost",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +51,14 @@ class CallRecord:
     """Audio prompt tokens."""
     audio_output_tokens: int = 0
     """Audio completion tokens."""
+    cached_audio_input_tokens: int = 0
+    """Audio prompt tokens read from the cache."""
+    image_input_tokens: int = 0
+    """Image prompt tokens not read from the cache."""
+    cached_image_input_tokens: int = 0
+    """Image prompt tokens read from the cache."""
+    image_output_tokens: int = 0
+    """Image completion tokens."""
     input_cost: Decimal | None = None
     """Cost of uncached text input."""
     cached_input_cost: Decimal | None = None
@@ -77,6 +69,14 @@ class CallRecord:
     """Cost of audio input."""
     audio_output_cost: Decimal | None = None
     """Cost of audio output."""
+    cached_audio_input_cost: Decimal | None = None
+    """Cost of cached audio input."""
+    image_input_cost: Decimal | None = None
+    """Cost of image input."""
+    cached_image_input_cost: Decimal | None = None
+    """Cost of cached image input."""
+    image_output_cost: Decimal | None = None
+    """Cost of image output."""
     total_cost: Decimal | None = None
     """Total cost; None when unpriced."""
     currency: str = "USD"
@@ -149,7 +149,23 @@ class CallRecord:
         return cls.from_dict(json.loads(line))
 
 
-# The callback's fast path. The frozen ``__init__`` stores each of the 29 fields through
+def _check_layout() -> None:
+    """The record's token and cost fields are the kinds table's, in its order, adjacent."""
+    names = [f.name for f in fields(CallRecord)]
+    start = names.index("input_tokens")
+    if tuple(names[start : start + len(TOKEN_FIELDS) + len(COST_FIELDS)]) != (
+        *TOKEN_FIELDS,
+        *COST_FIELDS,
+    ):  # pragma: no cover - fails at import when a token kind is added to one side only
+        raise RuntimeError(
+            f"CallRecord's token and cost fields must be {TOKEN_FIELDS + COST_FIELDS} in order "
+            "(azcost.pricing._kinds.KINDS): declare the new kind's fields"
+        )
+
+
+_check_layout()
+
+# The callback's fast path. The frozen ``__init__`` stores each of the fields through
 # ``object.__setattr__`` (~5 us per record). ``_Draft`` has the same slots in the same
 # order but is not frozen, so its ``__init__`` stores them directly (~0.5 us); the draft
 # then becomes a CallRecord by ``__class__`` assignment, which CPython allows between

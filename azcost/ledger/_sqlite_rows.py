@@ -16,19 +16,19 @@ from collections.abc import Iterable
 from operator import attrgetter, is_, itemgetter
 from typing import Any
 
-from ._record import CallRecord
-from ._tables import CALLS, COLUMNS, pico, tags_meta_json
+from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord
+from ._tables import CALLS, COLUMNS, IDENTITY_FIELDS, pico, tags_meta_json
 
 __all__ = ["MAX_ROWID_SQL", "sqlite_batches"]
 
-_SQLITE_FIELDS = attrgetter(
-    "run_id", "timestamp", "deployment", "reported_model", "model", "model_version",
-    "deployment_type", "region", "resource", "match", "input_tokens", "cached_input_tokens",
-    "output_tokens", "reasoning_tokens", "audio_input_tokens", "audio_output_tokens",
-    "input_cost", "cached_input_cost", "output_cost", "audio_input_cost", "audio_output_cost",
-    "total_cost", "currency", "pricing_version", "price_effective_from", "priced",
-    "unpriced_reason", "usage_known", "tags", "metadata",
+_HEAD = ("run_id", "timestamp", *IDENTITY_FIELDS)
+_TAIL = (
+    "currency", "pricing_version", "price_effective_from", "priced", "unpriced_reason",
+    "usage_known", "tags", "metadata", "resource",
 )  # fmt: skip
+_SQLITE_FIELDS = attrgetter(*_HEAD, *TOKEN_FIELDS, *COST_FIELDS, *_TAIL)
+_COSTS = slice(len(_HEAD) + len(TOKEN_FIELDS), len(_HEAD) + len(TOKEN_FIELDS) + len(COST_FIELDS))
+_KEPT = slice(2, _COSTS.start)  # identity and token values, stored as they are
 _UTC = dt.timezone.utc
 _MINUTES: dict[tuple[int, int, int, int, int], tuple[str, str]] = {}
 _INT64 = 2**63
@@ -67,31 +67,21 @@ def _pico_of_text(text: str, total: Any) -> int | None:
 
 def _sqlite_row(rec: CallRecord) -> tuple[Any, ...]:
     """One record in :data:`COLUMNS` order, as :func:`row_of` with text money, bools as 0/1."""
-    (run_id, ts, deployment, reported_model, model, model_version, deployment_type, region,
-     resource, match, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens,
-     audio_input_tokens, audio_output_tokens, input_cost, cached_input_cost, output_cost,
-     audio_input_cost, audio_output_cost, total_cost, currency, pricing_version, eff, priced,
-     unpriced_reason, usage_known, tags, metadata) = _SQLITE_FIELDS(rec)  # fmt: skip
-    if total_cost is None:
-        total = pico = None
-    else:
-        total = format(total_cost, "f")  # exact plain decimal text, never an exponent
-        pico = _pico_of_text(total, total_cost)
+    values = _SQLITE_FIELDS(rec)
+    # format(..., "f"): exact plain decimal text, never an exponent
+    costs = [None if c is None else format(c, "f") for c in values[_COSTS]]
+    (currency, pricing_version, eff, priced, unpriced_reason, usage_known, tags,
+     metadata, resource) = values[_COSTS.stop :]  # fmt: skip
+    total = costs[-1]
+    pico = None if total is None else _pico_of_text(total, values[_COSTS.stop - 1])
     if tags or metadata:
         tags_json, meta_json, labels_json = tags_meta_json(tags, metadata)
     else:
         tags_json, meta_json, labels_json = "[]", "{}", "{}"
-    ts_text, day = _ts_and_day(ts)
+    ts_text, day = _ts_and_day(values[1])
     return (
-        run_id, ts_text, day, deployment, reported_model, model, model_version,
-        deployment_type, region, match, input_tokens, cached_input_tokens, output_tokens,
-        reasoning_tokens, audio_input_tokens, audio_output_tokens,
-        None if input_cost is None else format(input_cost, "f"),
-        None if cached_input_cost is None else format(cached_input_cost, "f"),
-        None if output_cost is None else format(output_cost, "f"),
-        None if audio_input_cost is None else format(audio_input_cost, "f"),
-        None if audio_output_cost is None else format(audio_output_cost, "f"),
-        total, currency, pricing_version, None if eff is None else eff.isoformat(),
+        values[0], ts_text, day, *values[_KEPT], *costs,
+        currency, pricing_version, None if eff is None else eff.isoformat(),
         1 if priced else 0, unpriced_reason, 1 if usage_known else 0,
         tags_json, meta_json, pico, labels_json, resource,
     )  # fmt: skip

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ __all__ = [
     "CALLS",
     "COLUMNS",
     "DAILY",
+    "IDENTITY_FIELDS",
     "MIGRATIONS_TABLE",
     "ROLLUP_BATCH_SQL",
     "ROLLUP_KEYS",
@@ -81,6 +83,18 @@ MIGRATIONS_TABLE = sa.Table(
 )
 
 
+IDENTITY_FIELDS = (
+    "deployment",
+    "reported_model",
+    "model",
+    "model_version",
+    "deployment_type",
+    "region",
+    "match",
+)
+"""Record fields that say which model ran where, stored as text columns in this order."""
+
+
 def calls_columns(tokens: Sequence[str], costs: Sequence[str]) -> list[sa.Column[Any]]:
     """The columns of ``azcost_calls`` with the given token and cost columns."""
     cols: list[sa.Column[Any]] = [
@@ -88,18 +102,7 @@ def calls_columns(tokens: Sequence[str], costs: Sequence[str]) -> list[sa.Column
         sa.Column("ts", sa.Text, nullable=False),
         sa.Column("day", sa.Text, nullable=False),
     ]
-    cols += [
-        sa.Column(name, sa.Text)
-        for name in (
-            "deployment",
-            "reported_model",
-            "model",
-            "model_version",
-            "deployment_type",
-            "region",
-            "match",
-        )
-    ]
+    cols += [sa.Column(name, sa.Text) for name in IDENTITY_FIELDS]
     cols += [sa.Column(name, sa.BigInteger, nullable=False) for name in tokens]
     cols += [sa.Column(name, Money) for name in costs]
     cols += [
@@ -198,20 +201,18 @@ def tags_meta_json(tags: tuple[str, ...], metadata: Mapping[str, Any]) -> tuple[
     return found
 
 
+_record_tokens = attrgetter(*TOKEN_FIELDS)
+_record_costs = attrgetter(*COST_FIELDS)
+_record_identity = attrgetter(*IDENTITY_FIELDS)
+
+
 def row_of(rec: CallRecord, *, text_money: bool) -> tuple[Any, ...]:
     """One record as a tuple in :data:`COLUMNS` order (money as text when ``text_money``)."""
     ts, day = _ts_text(rec.timestamp)
-    costs: list[Any] = [
-        rec.input_cost,
-        rec.cached_input_cost,
-        rec.output_cost,
-        rec.audio_input_cost,
-        rec.audio_output_cost,
-        rec.total_cost,
-    ]
+    costs: tuple[Any, ...] = _record_costs(rec)
     if text_money:
         # format(..., "f"): exact plain decimal text, never an exponent
-        costs = [None if c is None else format(c, "f") for c in costs]
+        costs = tuple(None if c is None else format(c, "f") for c in costs)
     eff = rec.price_effective_from
     tags = rec.tags
     metadata = rec.metadata
@@ -223,19 +224,8 @@ def row_of(rec: CallRecord, *, text_money: bool) -> tuple[Any, ...]:
         rec.run_id,
         ts,
         day,
-        rec.deployment,
-        rec.reported_model,
-        rec.model,
-        rec.model_version,
-        rec.deployment_type,
-        rec.region,
-        rec.match,
-        rec.input_tokens,
-        rec.cached_input_tokens,
-        rec.output_tokens,
-        rec.reasoning_tokens,
-        rec.audio_input_tokens,
-        rec.audio_output_tokens,
+        *_record_identity(rec),
+        *_record_tokens(rec),
         *costs,
         rec.currency,
         rec.pricing_version,
@@ -264,14 +254,8 @@ def record_from_row(row: sa.Row[Any] | Sequence[Any]) -> CallRecord:
         "metadata": json.loads(values["run_metadata"]),
     }
     for name in (
-        "deployment",
-        "reported_model",
-        "model",
-        "model_version",
-        "deployment_type",
-        "region",
+        *IDENTITY_FIELDS,
         "resource",
-        "match",
         "currency",
         "pricing_version",
         "unpriced_reason",

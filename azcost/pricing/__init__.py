@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
-from ._deployment_types import DeploymentType, parse_deployment_type
+from ._cost import Cost, Rates
+from ._deployment_types import DeploymentType, deployment_type_order, parse_deployment_type
+from ._kinds import KINDS, TokenKind
 from ._load import load_pricing, shipped_pricing_paths, validate_files
 from ._money import money_str
 from ._resolve import MatchKind, Resolution, join_version, normalize_name, undouble
-from ._table import Cost, PricingTable, Rates
+from ._table import PricingTable
 
 if TYPE_CHECKING:
     from ._diff import PricingDiff, RateChange, diff_files
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from ._writer import dump_table, read_table, write_atomic
 
 __all__ = [
+    "KINDS",
     "Cost",
     "DeploymentType",
     "MatchKind",
@@ -33,7 +36,9 @@ __all__ = [
     "RateChange",
     "Rates",
     "Resolution",
+    "TokenKind",
     "bump_version",
+    "deployment_type_order",
     "diff_files",
     "dump_table",
     "join_version",

@@ -6,7 +6,12 @@ import enum
 
 from ..errors import UnknownDeploymentTypeError
 
-__all__ = ["ACCEPTED_DEPLOYMENT_NAMES", "DeploymentType", "parse_deployment_type"]
+__all__ = [
+    "ACCEPTED_DEPLOYMENT_NAMES",
+    "DeploymentType",
+    "deployment_type_order",
+    "parse_deployment_type",
+]
 
 
 class DeploymentType(str, enum.Enum):
@@ -20,6 +25,14 @@ class DeploymentType(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+_ORDER = {dtype: i for i, dtype in enumerate(DeploymentType)}
+
+
+def deployment_type_order(dtype: DeploymentType) -> int:
+    """Sort key: the order deployment types are declared in (global first)."""
+    return _ORDER[dtype]
 
 
 _NAMES: dict[str, DeploymentType] = {}

@@ -13,16 +13,11 @@ from typing import Any
 
 from ._deployment_types import DeploymentType
 from ._money import money_str
-from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile
-from ._table import RATE_FIELDS
+from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, period_rates
 
 __all__ = ["PricingDiff", "RateChange", "diff_files", "in_force"]
 
 _Key = tuple[str, DeploymentType, "str | None"]
-
-
-def _rates(p: PricePeriod) -> dict[str, Decimal | None]:
-    return {f: getattr(p, f) for f in RATE_FIELDS}
 
 
 def in_force(periods: list[PricePeriod], day: dt.date) -> PricePeriod | None:
@@ -119,7 +114,7 @@ class PricingDiff:
         """The documented JSON shape of ``azcost pricing diff --format json``."""
 
         def period(key: _Key, p: PricePeriod) -> dict[str, Any]:
-            rates = {f: money_str(v) for f, v in _rates(p).items() if v is not None}
+            rates = {f: money_str(v) for f, v in period_rates(p).items() if v is not None}
             return {**_where(key), "effective_from": p.effective_from.isoformat(), **rates}
 
         return {
@@ -204,7 +199,7 @@ def diff_files(old: PricingFile, new: PricingFile) -> PricingDiff:
                     before = in_force(os_.periods, p.effective_from)
                 if before is None:
                     continue
-                old_rates, new_rates = _rates(before), _rates(p)
+                old_rates, new_rates = period_rates(before), period_rates(p)
                 d.changed += [
                     RateChange(key[0], key[1], key[2], p.effective_from, f, old_rates[f], v)
                     for f, v in new_rates.items()

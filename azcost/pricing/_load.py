@@ -24,15 +24,9 @@ from .._input import decode_text, read_bytes
 from .._paths import cache_dir
 from ..errors import InputFileError, PricingFileError
 from ._deployment_types import DeploymentType
-from ._table import (
-    RATE_FIELDS,
-    CompiledFile,
-    ModelInfo,
-    Period,
-    PricingTable,
-    SeriesInfo,
-    SourceInfo,
-)
+from ._kinds import RATE_FIELDS
+from ._records import CompiledFile, ModelInfo, Period, SeriesInfo, SourceInfo
+from ._table import PricingTable
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -42,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["compile_file", "load_pricing", "shipped_pricing_paths", "validate_files"]
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: one rate field per token kind of _kinds.KINDS
 
 
 def _problem_from_validation(
@@ -185,11 +179,7 @@ def _compile(parsed: PricingFile, path: str) -> CompiledFile:
                 tuple(
                     Period(
                         p.effective_from,
-                        p.input_per_mtok,
-                        p.cached_input_per_mtok,
-                        p.output_per_mtok,
-                        p.audio_input_per_mtok,
-                        p.audio_output_per_mtok,
+                        tuple(getattr(p, name) for name in RATE_FIELDS),
                         sources[p.source],
                         p.note,
                     )
@@ -221,8 +211,7 @@ def _compile(parsed: PricingFile, path: str) -> CompiledFile:
 def _to_cache(f: CompiledFile) -> dict[str, Any]:
     def period(p: Period) -> dict[str, Any]:
         out: dict[str, Any] = {"effective_from": p.effective_from.isoformat()}
-        for name in RATE_FIELDS:
-            value = getattr(p, name)
+        for name, value in zip(RATE_FIELDS, p.rates, strict=True):
             out[name] = None if value is None else str(value)
         out["source"] = p.source.id
         out["note"] = p.note
@@ -276,11 +265,7 @@ def _from_cache(data: dict[str, Any], path: str) -> CompiledFile:
                 tuple(
                     Period(
                         day(p["effective_from"]),
-                        Decimal(p["input_per_mtok"]),
-                        rate(p["cached_input_per_mtok"]),
-                        rate(p["output_per_mtok"]),
-                        rate(p["audio_input_per_mtok"]),
-                        rate(p["audio_output_per_mtok"]),
+                        tuple(rate(p[name]) for name in RATE_FIELDS),
                         sources[p["source"]],
                         p["note"],
                     )

@@ -18,8 +18,8 @@ from decimal import Decimal
 
 from ._deployment_types import DeploymentType
 from ._diff import in_force
+from ._kinds import RATE_FIELDS
 from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
-from ._table import RATE_FIELDS
 from ._writer import series_sort_key
 
 __all__ = ["DatedRates", "MergeResult", "SeriesKey", "bump_version", "merge_import"]

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    create_model,
     field_validator,
 )
 
 from ..errors import UnknownDeploymentTypeError
 from ._deployment_types import DeploymentType, parse_deployment_type
+from ._kinds import KINDS, RATE_FIELDS
 
 __all__ = [
     "DeploymentTypeField",
@@ -31,6 +33,7 @@ __all__ = [
     "VersionText",
     "describe_error",
     "json_schema",
+    "period_rates",
 ]
 
 SCHEMA_VERSION = 1
@@ -111,27 +114,65 @@ class Source(BaseModel):
     """Anything a reader must know about this source."""
 
 
-class PricePeriod(BaseModel):
-    """Rates in force from ``effective_from`` until the next period of the same series."""
+_PERIOD_DOC = (
+    "Rates in force from ``effective_from`` until the next period of the same series.\n\n"
+    "Every rate is per 1M tokens of one kind. A call with tokens of a kind whose rate the "
+    "period lacks is not priced (never at another kind's rate). Azure bills cached input "
+    "at a discount only for models that support prompt caching (GPT-4o and newer; older "
+    "models report no cached tokens), on a meter of its own: where a source shows cached "
+    "tokens billed at the full input rate, write that rate as ``cached_input_per_mtok``."
+)
 
-    model_config = _STRICT
 
-    effective_from: Date
-    """First day (UTC) these rates apply."""
-    input_per_mtok: Price
-    """Price per 1M input (prompt) tokens not read from the cache."""
-    cached_input_per_mtok: Price | None = None
-    """Price per 1M cached input tokens; absent means cached tokens cost the input rate."""
-    output_per_mtok: Price | None = None
-    """Price per 1M output tokens, reasoning tokens included; absent for embeddings."""
-    audio_input_per_mtok: Price | None = None
-    """Price per 1M audio input tokens, where Azure sells audio."""
-    audio_output_per_mtok: Price | None = None
-    """Price per 1M audio output tokens, where Azure sells audio."""
-    source: str = Field(min_length=1)
-    """Id of the entry in the file's ``sources`` these rates were read from."""
-    note: str | None = None
-    """How the figures were derived when not read directly (inferred version, cross-checks)."""
+def _period_fields() -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "effective_from": (Date, Field(description="First day (UTC) these rates apply.")),
+    }
+    for kind in KINDS:
+        if kind.name == "input":
+            fields[kind.rate_field] = (Price, Field(description=kind.rate_doc))
+        else:
+            fields[kind.rate_field] = (Price | None, Field(None, description=kind.rate_doc))
+    fields["source"] = (
+        str,
+        Field(
+            min_length=1,
+            description="Id of the entry in the file's ``sources`` these rates were read from.",
+        ),
+    )
+    fields["note"] = (
+        str | None,
+        Field(
+            None,
+            description="How the figures were derived when not read directly "
+            "(inferred version, cross-checks).",
+        ),
+    )
+    return fields
+
+
+if TYPE_CHECKING:
+
+    class PricePeriod(BaseModel):
+        """Rates in force from ``effective_from``; one ``*_per_mtok`` field per token kind."""
+
+        effective_from: dt.date
+        source: str
+        note: str | None
+
+        def __init__(self, **data: Any) -> None: ...
+
+        def __getattr__(self, name: str) -> Decimal | None: ...
+
+else:
+    PricePeriod = create_model(
+        "PricePeriod", __config__=_STRICT, __doc__=_PERIOD_DOC, **_period_fields()
+    )
+
+
+def period_rates(period: PricePeriod) -> dict[str, Decimal | None]:
+    """A period's rates by field (``input_per_mtok``...), in file order."""
+    return {name: getattr(period, name) for name in RATE_FIELDS}
 
 
 class PriceSeries(BaseModel):

@@ -24,9 +24,9 @@ from pydantic import ValidationError
 
 from .._input import read_text
 from ..errors import InputFileError, PricingFileError
-from ._deployment_types import DeploymentType
+from ._deployment_types import deployment_type_order
+from ._kinds import RATE_FIELDS
 from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
-from ._table import RATE_FIELDS
 from ._yaml import as_pricing_error, load_yaml
 
 __all__ = [
@@ -37,7 +37,6 @@ __all__ = [
     "write_atomic",
 ]
 
-_DTYPE_ORDER = {t: i for i, t in enumerate(DeploymentType)}
 _SAFE_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=/:@\-]*\Z")
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
 _NUMBER = re.compile(
@@ -116,7 +115,7 @@ def header_of(text: str) -> str:
 
 def series_sort_key(series: PriceSeries) -> tuple[int, str]:
     """Canonical series order: deployment type, then region (region-less first)."""
-    return (_DTYPE_ORDER[series.deployment_type], series.region or "")
+    return (deployment_type_order(series.deployment_type), series.region or "")
 
 
 # --------------------------------------------------------------------------- scalars

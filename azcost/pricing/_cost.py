@@ -1,0 +1,299 @@
+"""Exact cost of one call: per-token rates, token checks and the per-kind breakdown.
+
+Arithmetic runs in :data:`EXACT`, a decimal context whose precision and exponent range
+are the largest the decimal module allows, with rounding trapped: a product of a token
+count and a rate, and a sum of such products, is never rounded, whatever the size of
+the numbers and whatever decimal context the caller has set.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import InvalidUsageError, NoPriceError
+from ._deployment_types import DeploymentType
+from ._kinds import KIND_OF_TOKEN_FIELD, KINDS, TOKEN_FIELDS, TokenKind
+from ._money import money_str
+from ._records import Period
+from ._resolve import Resolution
+
+__all__ = ["EXACT", "NO_DETAILS", "Cost", "Rates", "check_tokens", "priced_total"]
+
+EXACT = decimal.Context(
+    prec=decimal.MAX_PREC,
+    Emax=decimal.MAX_EMAX,
+    Emin=decimal.MIN_EMIN,
+    traps=[decimal.InvalidOperation, decimal.Inexact, decimal.Rounded, decimal.Overflow],
+)
+"""Exact decimal arithmetic: a result that would need rounding raises instead."""
+
+_mul = EXACT.multiply
+_add = EXACT.add
+_PER_TOKEN = -6  # rates are per 1M tokens: scaleb(-6) is exact
+_ZERO = Decimal(0)
+_INPUT = next(i for i, k in enumerate(KINDS) if k.name == "input")
+_OUTPUT = next(i for i, k in enumerate(KINDS) if k.name == "output")
+_KIND_INDEX = {k.name: i for i, k in enumerate(KINDS)}
+_INDEX_OF_FIELD = {k.token_field: i for i, k in enumerate(KINDS)}
+_COST_FIELD_KIND = {k.cost_field: k.name for k in KINDS}
+_ON_INPUT = tuple(k.side == "input" for k in KINDS)
+_PART_INDEX = {k.token_field: i for i, k in enumerate(KINDS) if not k.is_total}
+
+NO_DETAILS: Mapping[str, int] = MappingProxyType({})
+"""The token details of a call with only input and output tokens."""
+
+
+class Rates:
+    """The rates of one price period, per token, with where they came from."""
+
+    __slots__ = (
+        "deployment_type",
+        "input",
+        "model",
+        "output",
+        "per_token",
+        "period",
+        "region",
+        "source",
+    )
+
+    def __init__(
+        self,
+        model: str,
+        deployment_type: DeploymentType,
+        region: str | None,
+        period: Period,
+    ) -> None:
+        self.model = model
+        self.deployment_type = deployment_type
+        self.region = region
+        self.period = period
+        self.source = period.source
+        self.per_token: tuple[Decimal | None, ...] = tuple(
+            None if r is None else EXACT.scaleb(r, _PER_TOKEN) for r in period.rates
+        )
+        """Rate per token of each kind, in :data:`KINDS` order; None where not sold."""
+        rate = self.per_token[_INPUT]
+        assert rate is not None  # the schema requires an input rate
+        self.input: Decimal = rate
+        """Per-token rate of (uncached, text) input."""
+        self.output: Decimal | None = self.per_token[_OUTPUT]
+        """Per-token rate of (text) output; None for embeddings."""
+
+    def of(self, kind: str) -> Decimal | None:
+        """The per-token rate of one kind (``"audio_input"``), or None where not sold."""
+        return self.per_token[_KIND_INDEX[kind]]
+
+    def __getattr__(self, name: str) -> Decimal | None:
+        """A per-token rate by kind name: ``rates.cached_input``."""
+        index = _KIND_INDEX.get(name)
+        if index is None:
+            raise AttributeError(name)
+        return self.per_token[index]
+
+    def __repr__(self) -> str:
+        where = self.deployment_type.value + (f"@{self.region}" if self.region else "")
+        return f"<Rates {self.model} {where} from {self.period.effective_from}>"
+
+
+def check_tokens(input_tokens: int, output_tokens: int, reasoning: int, details: Any) -> None:
+    """Refuse counts that are not non-negative ints, or parts that exceed their total."""
+    parts = [0, 0]  # tokens of the input parts, of the output parts
+    for name, value in details.items():
+        i = _PART_INDEX.get(name)
+        if i is None:
+            known = ", ".join(KIND_OF_TOKEN_FIELD)
+            raise InvalidUsageError(f"unknown token kind {name!r}; known: {known}")
+        if type(value) is not int or value < 0:
+            raise InvalidUsageError(f"{name} must be a non-negative int, got {value!r}")
+        parts[_ON_INPUT[i]] += value
+    for name, value in (
+        ("input_tokens", input_tokens),
+        ("output_tokens", output_tokens),
+        ("reasoning_tokens", reasoning),
+    ):
+        if type(value) is not int or value < 0:
+            raise InvalidUsageError(f"{name} must be a non-negative int, got {value!r}")
+    for side, total in (("output", output_tokens), ("input", input_tokens)):
+        if parts[side == "input"] > total:
+            listed = " + ".join(
+                f"{f} ({n})" for f, n in details.items() if KIND_OF_TOKEN_FIELD[f].side == side
+            )
+            raise InvalidUsageError(
+                f"{listed} exceed {side}_tokens ({total}); {side}_tokens counts every "
+                f"{side} token, these parts included"
+            )
+    if reasoning > output_tokens:
+        raise InvalidUsageError(
+            f"reasoning_tokens ({reasoning}) exceed output_tokens ({output_tokens}); "
+            "output_tokens includes them"
+        )
+
+
+def _billed(input_tokens: int, output_tokens: int, details: Mapping[str, int]) -> list[int]:
+    """Tokens billed per kind, in :data:`KINDS` order: the totals less their parts."""
+    counts = [0] * len(KINDS)
+    counts[_INPUT] = input_tokens
+    counts[_OUTPUT] = output_tokens
+    for name, n in details.items():
+        if n:
+            i = _INDEX_OF_FIELD[name]
+            counts[i] = n
+            counts[_INPUT if _ON_INPUT[i] else _OUTPUT] -= n
+    return counts
+
+
+def _unsold(rates: Rates, kind: TokenKind, n: int) -> NoPriceError:
+    where = rates.deployment_type.value + (f" in {rates.region}" if rates.region else "")
+    return NoPriceError(
+        rates.model,
+        f"{n} {kind.label} tokens, but the {where} price from "
+        f"{rates.period.effective_from} has no {kind.rate_field}",
+    )
+
+
+def priced_total(
+    rates: Rates, input_tokens: int, output_tokens: int, details: Mapping[str, int]
+) -> Decimal:
+    """Exact total of a checked call; a kind with tokens but no rate raises NoPriceError."""
+    total = _ZERO
+    per_token = rates.per_token
+    for name, n in details.items():
+        if n:
+            i = _INDEX_OF_FIELD[name]
+            rate = per_token[i]
+            if rate is None:
+                raise _unsold(rates, KINDS[i], n)
+            total = _add(total, _mul(n, rate))
+            if _ON_INPUT[i]:
+                input_tokens -= n
+            else:
+                output_tokens -= n
+    if input_tokens:
+        total = _add(total, _mul(input_tokens, rates.input))
+    if output_tokens:
+        if rates.output is None:
+            raise _unsold(rates, KINDS[_OUTPUT], output_tokens)
+        total = _add(total, _mul(output_tokens, rates.output))
+    return total
+
+
+class Cost:
+    """The exact cost of one call: total, amount per token kind, and the rates used."""
+
+    __slots__ = (
+        "currency",
+        "details",
+        "input_tokens",
+        "output_tokens",
+        "rates",
+        "reasoning_tokens",
+        "resolution",
+        "table_version",
+        "total",
+    )
+
+    total: Decimal
+    """Exact total cost."""
+    rates: Rates
+    """The rates used, with their period and source."""
+    resolution: Resolution
+    """How the model name was resolved."""
+    table_version: str
+    """Version of the pricing table."""
+    currency: str
+    """Currency of the amounts."""
+    input_tokens: int
+    """Input tokens, every kind included (cached, audio, image)."""
+    output_tokens: int
+    """Output tokens, every kind included (reasoning, audio, image)."""
+    reasoning_tokens: int
+    """Reasoning tokens (part of the text output, billed as output)."""
+    details: Mapping[str, int]
+    """Token counts of the parts (``cached_input_tokens``...) as given; absent means 0."""
+
+    @property
+    def model(self) -> str:
+        """Canonical versioned model name that was priced."""
+        return self.rates.model
+
+    @property
+    def deployment_type(self) -> DeploymentType:
+        """Deployment type whose rates were used."""
+        return self.rates.deployment_type
+
+    @property
+    def region(self) -> str | None:
+        """Region of the region-specific series used, or None."""
+        return self.rates.region
+
+    @property
+    def period(self) -> Period:
+        """The price period in force."""
+        return self.rates.period
+
+    def billed_tokens(self) -> list[int]:
+        """Tokens billed per kind, in :data:`KINDS` order (plain text = total less parts)."""
+        return _billed(self.input_tokens, self.output_tokens, self.details)
+
+    def amounts(self) -> tuple[Decimal, ...]:
+        """The cost of each kind, in :data:`KINDS` order; their sum is ``total``."""
+        return tuple(
+            _ZERO if not n or rate is None else _mul(n, rate)
+            for n, rate in zip(self.billed_tokens(), self.rates.per_token, strict=True)
+        )
+
+    def amount(self, kind: str) -> Decimal:
+        """The cost of one kind (``"cached_input"``)."""
+        return self.amounts()[_KIND_INDEX[kind]]
+
+    def token_counts(self) -> dict[str, int]:
+        """Every token field of a ledger record (``input_tokens``...), as reported."""
+        out = dict.fromkeys(TOKEN_FIELDS, 0)
+        out["input_tokens"] = self.input_tokens
+        out["output_tokens"] = self.output_tokens
+        out["reasoning_tokens"] = self.reasoning_tokens
+        out.update(self.details)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        """A part's tokens or a kind's cost by field: ``cached_input_tokens``, ``input_cost``."""
+        if name in KIND_OF_TOKEN_FIELD:
+            return self.details.get(name, 0)
+        kind = _COST_FIELD_KIND.get(name)
+        if kind is not None:
+            return self.amount(kind)
+        raise AttributeError(name)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: decimals as strings."""
+        period = self.rates.period
+        out: dict[str, Any] = {
+            "model": self.model,
+            "requested": self.resolution.requested,
+            "model_version": self.resolution.model_version,
+            "match": self.resolution.match.value,
+            "assumed_version": self.resolution.assumed,
+            "deployment_type": self.deployment_type.value,
+            "region": self.region,
+            "effective_from": period.effective_from.isoformat(),
+            "source": period.source.id,
+            "source_url": self.rates.source.url,
+            "table_version": self.table_version,
+            "currency": self.currency,
+        }
+        out.update(self.token_counts())
+        for kind, amount in zip(KINDS, self.amounts(), strict=True):
+            out[kind.cost_field] = money_str(amount)
+        out["total_cost"] = money_str(self.total)
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"<Cost {self.total} {self.currency} {self.model} "
+            f"{self.deployment_type.value} in={self.input_tokens} out={self.output_tokens}>"
+        )
