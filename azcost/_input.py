@@ -44,6 +44,7 @@ __all__ = [
     "loads_json",
     "max_input_bytes",
     "max_stream_bytes",
+    "not_regular_problem",
     "number_problem",
     "open_binary",
     "read_bytes",
@@ -108,6 +109,17 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "a special file"
+
+
+def not_regular_problem(path: str | Path) -> str | None:
+    """Why an existing ``path`` is no regular file; None if regular or absent."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return f"is {_kind(mode)}, not a regular file: azcost reads only regular files"
 
 
 def _cannot_read(path: str, exc: OSError) -> InputFileError:

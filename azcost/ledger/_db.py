@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from .._input import not_regular_problem
 from .._paths import data_dir
 from ..errors import LedgerError
 
 __all__ = [
+    "check_sqlite_file",
     "create_ledger_engine",
     "default_url",
     "display_url",
@@ -41,8 +44,8 @@ def resolve_url(url: str | None) -> str:
         chosen = f"sqlite:///{Path(chosen).expanduser().resolve()}"
     try:
         parsed = sa.make_url(chosen)
-    except sa.exc.ArgumentError as exc:
-        raise LedgerError(f"not a database URL: {chosen!r} ({exc})") from None
+    except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is no number
+        raise LedgerError(f"not a database URL: {display_url(chosen)!r} ({exc})") from None
     backend = parsed.get_backend_name()
     if backend not in _SUPPORTED:
         raise LedgerError(
@@ -58,8 +61,8 @@ def display_url(url: str) -> str:
     """The URL with any password masked, for messages."""
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
+    except (sa.exc.ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)  # never echo a password
 
 
 def is_sqlite(url: str) -> bool:
@@ -73,6 +76,18 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse a SQLite path that is a FIFO, a device or a folder, or lies under a file."""
+    problem = not_regular_problem(path)
+    if problem is not None:
+        raise LedgerError(f"{path}: {problem}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise LedgerError(f"{path}: {parent} is a file, not a folder")
+            return
 
 
 # --------------------------------------------------------------------------- engine
@@ -91,6 +106,7 @@ def create_ledger_engine(url: str) -> Engine:
             parsed, poolclass=sa.StaticPool, connect_args={"check_same_thread": False}
         )
     else:
+        check_sqlite_file(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(parsed, connect_args={"timeout": 60.0})
 

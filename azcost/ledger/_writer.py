@@ -35,7 +35,13 @@ from sqlalchemy.engine import Engine
 
 from .._input import iter_lines
 from ..errors import InputFileError, LedgerError, LedgerWarning
-from ._db import create_ledger_engine, display_url, resolve_url, sqlite_path
+from ._db import (
+    check_sqlite_file,
+    create_ledger_engine,
+    display_url,
+    resolve_url,
+    sqlite_path,
+)
 from ._migrations import migrate
 from ._record import CallRecord
 from ._spool import Spool, spool_path
@@ -105,6 +111,9 @@ class Ledger:
             raise LedgerError(f"durability must be 'async' or 'sync', not {durability!r}")
         self.url = resolve_url(url)
         """The resolved database URL (see :func:`azcost.ledger.resolve_url`)."""
+        file = sqlite_path(self.url)
+        if file is not None:
+            check_sqlite_file(file)
         self.durability: Durability = durability
         """``async``: queued, committed in batches; ``sync``: committed before returning."""
         self.spool = Spool(spool_path(self.url))

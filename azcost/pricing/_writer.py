@@ -11,6 +11,7 @@ regional, global-batch, data-zone-batch) then region, periods by date.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -230,6 +231,12 @@ def write_atomic(
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "cannot write: is a folder", str(target))
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT, f"cannot write: no folder {str(folder)!r}", str(target)
+        )
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
