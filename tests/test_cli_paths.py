@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 import pytest
+from ledger_helpers import make_record
 
 from azcost.cli import build_parser, main
 
@@ -129,8 +130,8 @@ def _filler(command: tuple[str, ...], action: argparse.Action, tmp: Path) -> lis
         return [action.option_strings[0], "1"]
     if role == "read" and (action.required or not action.option_strings or action.dest == "files"):
         if command[-1] == "import" and action.dest == "file":
-            (tmp / "empty.jsonl").write_text("")
-            value = str(tmp / "empty.jsonl")
+            (tmp / "one.jsonl").write_text(make_record(1).to_json() + "\n")
+            value = str(tmp / "one.jsonl")
         else:
             value = str(PAGE if action.dest == "files" else PRICING)
         return [value] if not action.option_strings else [action.option_strings[0], value]

@@ -79,15 +79,10 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def check_sqlite_file(path: Path) -> None:
-    """Refuse a SQLite path that is a FIFO, a device or a folder, or lies under a file."""
+    """Refuse a SQLite path that is a FIFO, a device or a folder (SQLite would hang or fail)."""
     problem = not_regular_problem(path)
     if problem is not None:
         raise LedgerError(f"{path}: {problem}")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise LedgerError(f"{path}: {parent} is a file, not a folder")
-            return
 
 
 # --------------------------------------------------------------------------- engine
