@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from ._lazy import lazy_exports
 from ._version import __version__
 from .errors import (
+    AssumedVersionError,
+    AssumedVersionWarning,
     AzcostError,
     BudgetExceededError,
     DeploymentsFileError,
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "AssumedVersionError",
+    "AssumedVersionWarning",
     "AuditRow",
     "AzcostError",
     "BudgetExceededError",

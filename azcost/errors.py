@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
+    "AssumedVersionError",
+    "AssumedVersionWarning",
     "AzcostError",
     "BudgetExceededError",
     "DeploymentsFileError",
@@ -173,6 +175,14 @@ class DeploymentsFileError(AzcostError, ValueError):
 
 class UnpricedCallWarning(UserWarning):
     """A LangChain call could not be priced (unknown model, no usage, no price); it is listed."""
+
+
+class AssumedVersionWarning(UserWarning):
+    """A call named no model version: it was priced as the table's default version of its model."""
+
+
+class AssumedVersionError(AzcostError, LookupError):
+    """A call named no model version, under ``on_assumed="raise"``; it was counted first."""
 
 
 class LedgerError(AzcostError):

@@ -225,9 +225,10 @@ def test_model_identity_comes_from_the_client_then_the_response(
     expected: str,
     match: MatchKind,
 ) -> None:
-    handler = CostCallbackHandler(mini)
+    handler = CostCallbackHandler(mini, on_assumed="ignore")
     _call(handler, _result(reported, USAGE), kwargs=kwargs, metadata=metadata)
     assert list(handler.by_model) == [expected]
+    assert handler.assumed_requests == (match is MatchKind.BASE_DEFAULT)
     ident = next(iter(handler._identities.values()))
     assert ident.match is match
 
@@ -323,7 +324,7 @@ def test_stream_without_usage_counts_a_request_with_unknown_usage(
     mini: azcost.PricingTable,
 ) -> None:
     with (
-        pytest.warns(UnpricedCallWarning, match="no token usage"),
+        pytest.warns(UnpricedCallWarning, match="no usage chunk: stream_usage=False"),
         get_cost_callback(mini) as cb,
     ):
         _stream(example_llm(stream_usage=False))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import azcost
-from azcost.callback._identity import identify
+from azcost.callback._identity import Client, identify
 from azcost.callback._tally import build_record
 from azcost.callback._usage import Usage
 from azcost.ledger._record import CallRecord, new_record
@@ -34,7 +34,7 @@ def _build(
     metadata: dict[Any, Any] | None = None,
     priced: bool = True,
 ) -> tuple[CallRecord, azcost.Cost | None]:
-    ident = identify(table, {}, "chat", None, None, None, model)
+    ident = identify(table, {}, Client("chat", None, None, None), model)
     prompt, cached, completion, reasoning, audio_in, audio_out = tokens
     cost = None
     if priced:

@@ -16,12 +16,14 @@ from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
 from ..errors import (
+    AssumedVersionError,
+    AssumedVersionWarning,
     AzcostError,
     BudgetExceededError,
     InvalidUsageError,
@@ -32,11 +34,11 @@ from ..ledger._record import CallRecord
 from ..pricing._money import money_str
 from ..pricing._table import Cost, PricingTable
 from ._deployments import Deployment, DeploymentsSource, load_deployments
-from ._identity import Identity, identify, resource_of_endpoint
+from ._identity import Client, Identity, identify
 from ._tally import Totals, UnpricedCall, build_record
-from ._usage import Usage, read_usage
+from ._usage import NO_USAGE_CHAT, Usage, read_usage
 
-__all__ = ["CostCallbackHandler", "LedgerLike", "OnUnknown"]
+__all__ = ["CostCallbackHandler", "LedgerLike", "OnAssumed", "OnUnknown"]
 
 logger = logging.getLogger("azcost")
 
@@ -44,28 +46,38 @@ _ZERO = Decimal(0)
 _IDENTITY_CACHE_MAX = 4096
 OnUnknown = Literal["warn", "raise", "ignore"]
 
+OnAssumed = Literal["warn", "raise", "ignore"]
+_CHOICES = ("warn", "raise", "ignore")
+_RECENT_ENDS = 1024  # run ids remembered to count a call delivered twice only once
+_STANDARD_TIERS = frozenset({"default", "standard", "auto"})  # priced at the table's rates
+
 _NO_USAGE = Usage(False, 0, 0, 0, 0, 0, 0, None)
 _NOTHING_KNOWN = (None, None, None, False, 0, 0)
-_Started = tuple[Mapping[str, Any] | None, list[str] | None, Mapping[str, Any] | None]
-"""What a start event left for the end: serialized client, tags, metadata."""
-_ClientNames = tuple[str | None, str | None, str | None, str | None]
-"""What the client said about itself: deployment, model version, ls_model_name, model."""
+_NO_STREAM_USAGE = "the stream sent no usage chunk: stream_usage=False on the client"
+_Started = tuple[Mapping[str, Any] | None, list[str] | None, Mapping[str, Any] | None, int]
+"""What a start event left for the end: serialized client, tags, metadata, batch size."""
+_NOT_STARTED: _Started = (None, None, None, 1)
 
 
-def _client_names(
-    serialized: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None
-) -> _ClientNames:
-    """The names a client gave at start, from its serialized kwargs and run metadata."""
+def _client(serialized: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None) -> Client:
+    """What a client said about itself at start, from its serialized kwargs and metadata."""
     kw = serialized.get("kwargs") if serialized else None
     ls_model = metadata.get("ls_model_name") if metadata else None
     if not kw:
-        return None, None, ls_model, None
-    return (
+        return Client(None, None, ls_model, None)
+    return Client(
         kw.get("deployment_name") or kw.get("azure_deployment"),
         kw.get("model_version") or None,
         ls_model,
         kw.get("model_name") or kw.get("model"),
+        kw.get("azure_endpoint"),
     )
+
+
+def _stream_usage_off(serialized: Mapping[str, Any] | None) -> bool:
+    """True when the client was built with ``stream_usage=False``."""
+    kw = serialized.get("kwargs") if serialized else None
+    return bool(kw) and kw.get("stream_usage") is False  # type: ignore[union-attr]
 
 
 class LedgerLike(Protocol):
@@ -109,12 +121,14 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         *,
         deployments: DeploymentsSource | None = None,
         on_unknown: OnUnknown = "warn",
+        on_assumed: OnAssumed = "warn",
         budget: Decimal | int | str | None = None,
         ledger: LedgerLike | str | None = None,
         strict: bool = False,
     ) -> None:
-        if on_unknown not in ("warn", "raise", "ignore"):
-            raise ValueError(f"on_unknown must be 'warn', 'raise' or 'ignore', not {on_unknown!r}")
+        for name, value in (("on_unknown", on_unknown), ("on_assumed", on_assumed)):
+            if value not in _CHOICES:
+                raise ValueError(f"{name} must be 'warn', 'raise' or 'ignore', not {value!r}")
         if isinstance(budget, float):
             raise TypeError(
                 f"budget must be a Decimal, int or decimal string, not a float ({budget!r})"
@@ -128,6 +142,9 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         """Deployment name -> the model version it serves."""
         self.on_unknown: OnUnknown = on_unknown
         """What an unpriced call does: warn, raise or ignore (it is listed in every case)."""
+        self.on_assumed: OnAssumed = on_assumed
+        """What a call whose version was assumed does: warn (once per deployment), raise after
+        counting it, or ignore (it is counted in ``assumed_requests`` in every case)."""
         self.budget = None if budget is None else Decimal(budget)
         """Spend at which further calls are refused, or None."""
         self.ledger: LedgerLike | None = None
@@ -136,11 +153,13 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         """True when the ledger was opened from a URL here, so :meth:`close` closes it."""
         self.strict = strict
         """Let the handler's own errors propagate into the user's call."""
-        self.raise_error = strict or self.budget is not None or on_unknown == "raise"
+        self.raise_error = strict or self.budget is not None or "raise" in (on_unknown, on_assumed)
         self.closed = False
         """Set by :meth:`close` (also at the end of its ``get_cost_callback`` block): later
         events are ignored."""
         self._runs: dict[UUID, _Started] = {}
+        self._ended: dict[UUID, None] = {}
+        self._warned_assumed: set[str | None] = set()
         self._identities: dict[tuple[str | None, ...], Identity] = {}
         if isinstance(ledger, str):  # last: nothing above can fail and leave it open
             from ..ledger._writer import Ledger  # imported only when a ledger is asked for
@@ -191,7 +210,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Remember what the client said about itself; refuse the call when over budget."""
-        self._start(run_id, serialized, tags, metadata)
+        self._start(run_id, serialized, tags, metadata, kwargs.get("batch_size", 1))
 
     def on_llm_start(
         self,
@@ -204,7 +223,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Same as :meth:`on_chat_model_start`, for completion LLMs."""
-        self._start(run_id, serialized, tags, metadata)
+        self._start(run_id, serialized, tags, metadata, kwargs.get("batch_size", 1))
 
     def _start(
         self,
@@ -212,22 +231,32 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         serialized: dict[str, Any],
         tags: list[str] | None,
         metadata: dict[str, Any] | None,
+        batch_size: int,
     ) -> None:
         if self.closed:
             return
         if self.budget is not None:
             self.check_budget()
-        self._runs[run_id] = (serialized, tags, metadata)
+        self._runs[run_id] = (serialized, tags, metadata, batch_size)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         """A failed call is not counted."""
         self._runs.pop(run_id, None)
 
-    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        """Count and price the call."""
-        started = self._runs.pop(run_id, None)
-        if started is None or self.closed:
-            return  # never started here, or already counted through another route
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID | None = None, **kwargs: Any) -> None:
+        """Count and price the call (also when called directly, without a start event)."""
+        if self.closed:
+            return
+        if run_id is None:
+            run_id = uuid4()
+        else:
+            ended = self._ended
+            if run_id in ended:
+                return  # delivered twice: the handler is in a block and in the config
+            ended[run_id] = None
+            if len(ended) > _RECENT_ENDS:
+                del ended[next(iter(ended))]
+        started = self._runs.pop(run_id, _NOT_STARTED)
         try:
             deliberate = self._account(response, run_id, started)
         except Exception as exc:
@@ -238,75 +267,105 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
                 f"azcost could not price run {run_id}: {exc!r}", UnpricedCallWarning, stacklevel=2
             )
             reason = f"internal error: {exc!r}"
-            self.add(_NO_USAGE, None, UnpricedCall(str(run_id), reason, *_NOTHING_KNOWN))
+            self.add(_NO_USAGE, None, UnpricedCall(str(run_id), reason, *_NOTHING_KNOWN), False)
             return
         if deliberate is not None:
-            raise deliberate  # on_unknown="raise"
+            raise deliberate  # on_unknown="raise" or on_assumed="raise"
 
     # ------------------------------------------------------------------ accounting
 
     def _account(self, response: LLMResult, run_id: UUID, started: _Started) -> AzcostError | None:
-        """Count every prompt of the result; return the error to raise under on_unknown='raise'.
-
-        Per prompt: read usage -> identify the model -> price -> tally -> record.
-        """
-        serialized, tags, metadata = started
-        client = _client_names(serialized, metadata)
-        kw = serialized.get("kwargs") if serialized else None
-        endpoint = kw.get("azure_endpoint") if kw else None
+        """Count every prompt of the result; return the first error to raise, if asked to."""
+        serialized, tags, metadata, batch_size = started
+        client = _client(serialized, metadata)
         deliberate: AzcostError | None = None
-        for usage in read_usage(response):
-            ident = self._identify(client, usage.reported_model)
-            cost, error = self._price(ident, usage, client)
-            unpriced = None
-            if error is not None:
-                unpriced = UnpricedCall(
-                    str(run_id),
-                    str(error),
-                    usage.reported_model,
-                    ident.model,
-                    client[0],
-                    usage.known,
-                    usage.input_tokens,
-                    usage.output_tokens,
-                )
-            self.add(usage, cost, unpriced)
-            if self.ledger is not None:
-                resource = ident.resource or resource_of_endpoint(endpoint)
-                self._record(run_id, tags, metadata, client[0], usage, ident, cost, error, resource)
-            if error is not None and self.on_unknown != "ignore":
-                if self.on_unknown == "raise":
-                    deliberate = deliberate or error
-                else:
-                    warnings.warn(
-                        f"azcost: call not priced: {error}", UnpricedCallWarning, stacklevel=3
-                    )
+        for usage in read_usage(response, batch_size):
+            if usage.missing == NO_USAGE_CHAT and _stream_usage_off(serialized):
+                usage = usage._replace(missing=_NO_STREAM_USAGE)
+            error = self.count(usage, client, run_id, tags, metadata)
+            deliberate = deliberate or error
         return deliberate
 
-    def _identify(self, client: _ClientNames, reported: str | None) -> Identity:
+    def count(
+        self,
+        usage: Usage,
+        client: Client,
+        run_id: UUID,
+        tags: list[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> AzcostError | None:
+        """Count one request: identify -> price -> tally -> record -> tell.
+
+        Returns the error to raise under ``on_unknown``/``on_assumed="raise"``, else None.
+        """
+        ident = self._identify(client, usage.reported_model)
+        cost, error = self._price(ident, usage)
+        unpriced = None
+        if error is not None:
+            unpriced = UnpricedCall(
+                str(run_id),
+                str(error),
+                usage.reported_model,
+                ident.model,
+                ident.deployment,
+                usage.known,
+                usage.input_tokens,
+                usage.output_tokens,
+            )
+        assumed = cost is not None and ident.assumed
+        self.add(usage, cost, unpriced, assumed)
+        if self.ledger is not None:
+            self._record(run_id, tags, metadata, usage, ident, cost, error)
+        if error is not None:
+            return self._tell_unpriced(error)
+        if assumed and self.on_assumed != "ignore":
+            return self._tell_assumed(ident, usage)
+        return None
+
+    def _tell_unpriced(self, error: AzcostError) -> AzcostError | None:
+        if self.on_unknown == "warn":
+            warnings.warn(f"azcost: call not priced: {error}", UnpricedCallWarning, stacklevel=5)
+        return error if self.on_unknown == "raise" else None
+
+    def _tell_assumed(self, ident: Identity, usage: Usage) -> AzcostError | None:
+        where = ident.deployment or usage.reported_model or ident.model
+        if self.on_assumed == "warn" and where in self._warned_assumed:
+            return None
+        model = ident.model
+        message = (
+            f"{'deployment' if ident.deployment else 'model'} {where!r} names no model "
+            f"version: priced as {model}, the pricing table's default version; pin the "
+            f"version with model_version= on the client or in the deployments map"
+        )
+        if self.on_assumed == "raise":
+            return AssumedVersionError(f"azcost: {message}")
+        self._warned_assumed.add(where)
+        warnings.warn(f"azcost: {message}", AssumedVersionWarning, stacklevel=5)
+        return None
+
+    def _identify(self, client: Client, reported: str | None) -> Identity:
         """The model version of a call (cached per combination of names)."""
         key = (*client, reported)
         ident = self._identities.get(key)
         if ident is None:
-            deployment, version, ls_model, kw_model = client
-            ident = identify(
-                self.pricing, self.deployments, deployment, version, ls_model, kw_model, reported
-            )
+            ident = identify(self.pricing, self.deployments, client, reported)
             if len(self._identities) < _IDENTITY_CACHE_MAX:
                 self._identities[key] = ident
         return ident
 
-    def _price(
-        self, ident: Identity, usage: Usage, client: _ClientNames
-    ) -> tuple[Cost | None, AzcostError | None]:
+    def _price(self, ident: Identity, usage: Usage) -> tuple[Cost | None, AzcostError | None]:
         """The exact cost of one prompt's usage, or why there is none."""
         if ident.error is not None:
             return None, ident.error
         if not usage.known:
-            name = usage.reported_model or client[0] or ident.model
-            return None, InvalidUsageError(
-                f"model {name!r}: the call reported no token usage "
-                "(streaming with stream_usage=False?)"
+            name = usage.reported_model or ident.deployment or ident.model
+            return None, InvalidUsageError(f"model {name!r}: {usage.missing}")
+        tier = usage.service_tier
+        if tier is not None and tier not in _STANDARD_TIERS:
+            return None, NoPriceError(
+                ident.model or "?",
+                f"no {tier!r} service-tier price in the table (its rates are the standard "
+                "tier's; a call on another tier is never priced at them)",
             )
         try:
             cost = self.pricing.cost(
@@ -329,26 +388,24 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         run_id: UUID,
         tags: list[str] | None,
         metadata: Mapping[str, Any] | None,
-        deployment: str | None,
         usage: Usage,
         ident: Identity,
         cost: Cost | None,
         error: AzcostError | None,
-        resource: str | None,
     ) -> None:
         """Hand the call's record to the ledger; a ledger error never breaks the call."""
         rec = build_record(
             run_id,
             tags,
             metadata,
-            deployment,
+            ident.deployment,
             usage,
             ident,
             cost,
             error,
             currency=self.pricing.currency,
             pricing_version=self.pricing.version,
-            resource=resource,
+            resource=ident.resource,
         )
         try:
             self.ledger.record(rec)  # type: ignore[union-attr]  # called only with a ledger

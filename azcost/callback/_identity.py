@@ -1,17 +1,29 @@
-"""Which model version a call ran on: the deployments map, the client, then the response.
+"""Which model version a call ran on, from what the client and the response say.
 
-Azure deployment names are arbitrary and responses name only the base model, so a
-call's identity is assembled from what the callback saw: the caller's deployments
-map first, then the client's own parameters at start (``model_version``,
-``ls_model_name``, the model and deployment names), then the model name in the
-response. An explicit version that the table does not know is an unknown model,
-never silently replaced by the base's default version.
+Azure deployment names are arbitrary (``prod-chat``) and responses name only the
+base model, so a call's identity is assembled from every name the callback saw, in
+this order (the first rule that applies wins):
+
+1. **The deployments map**, looked up with each name the call carries: the client's
+   ``deployment_name`` / ``azure_deployment``, its ``model`` / ``model_name`` (a
+   deployment name when given as ``model``: ``init_chat_model("azure_openai:prod-chat")``,
+   ``ChatOpenAI(base_url=".../openai/v1")``, the Foundry clients), ``ls_model_name``,
+   then the model name in the response.
+2. **With a** ``model_version`` **on the client**: the first of the response's model
+   name (LangChain's doubled version undone), ``ls_model_name``, the client's model
+   and the deployment name that the table knows with that version. A version the
+   table does not know is an unknown model, never replaced by another version.
+3. **Without one**: the first of those names that carries its own version (Azure's
+   ``gpt-4o-2024-08-06``, a versioned deployment name).
+4. Else a bare base name resolves to the table's default version: the version is
+   **assumed** (:attr:`Identity.assumed`), and the handler says so.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from ..errors import AzcostError, UnknownModelError
@@ -20,7 +32,7 @@ from ..pricing._resolve import MatchKind, undouble
 from ..pricing._table import PricingTable
 from ._deployments import Deployment
 
-__all__ = ["Identity", "identify", "resource_of_endpoint"]
+__all__ = ["Client", "Identity", "identify", "resource_of_endpoint"]
 
 # hosts of an Azure OpenAI resource: <account name> + one of these
 _RESOURCE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
@@ -41,10 +53,38 @@ def resource_of_endpoint(endpoint: str | None) -> str | None:
     return None
 
 
-class Identity:
-    """What one (deployment, version, names) combination resolves to; cached by the handler."""
+class Client(NamedTuple):
+    """What a client said about itself when its call started."""
 
-    __slots__ = ("deployment_type", "error", "match", "model", "region", "resource", "version")
+    deployment: str | None
+    """Azure deployment name (``deployment_name`` / ``azure_deployment``), or None."""
+    model_version: str | None
+    """``model_version`` set on the client, or None."""
+    ls_model: str | None
+    """LangChain's ``ls_model_name`` run metadata, or None."""
+    model: str | None
+    """The client's ``model`` / ``model_name``, or None."""
+    endpoint: str | None = None
+    """The client's ``azure_endpoint``, or None."""
+
+
+NO_CLIENT = Client(None, None, None, None)
+"""A call seen without its start event."""
+
+
+class Identity:
+    """What one (client, reported name) combination resolves to; cached by the handler."""
+
+    __slots__ = (
+        "deployment",
+        "deployment_type",
+        "error",
+        "match",
+        "model",
+        "region",
+        "resource",
+        "version",
+    )
 
     def __init__(
         self,
@@ -54,12 +94,13 @@ class Identity:
         deployment_type: DeploymentType | None = None,
         region: str | None = None,
         error: AzcostError | None = None,
+        deployment: str | None = None,
         resource: str | None = None,
     ) -> None:
         self.model = model
         """Canonical versioned model name, or None when unknown."""
         self.match = match
-        """How the name matched."""
+        """How the name matched (``base-default`` when the version is assumed)."""
         self.version = version
         """Model version configured on the client or in the deployments map."""
         self.deployment_type = deployment_type
@@ -68,34 +109,51 @@ class Identity:
         """Region from the deployments map, or None."""
         self.error = error
         """Why the model could not be resolved."""
+        self.deployment = deployment
+        """The deployment name: the deployments map's entry, else the client's, else None."""
         self.resource = resource
-        """Azure resource (account) name from the deployments map, or None."""
+        """Azure resource (account): the deployments map's, else the endpoint's host, else None."""
+
+    @property
+    def assumed(self) -> bool:
+        """True when nothing named the version and the table's default was assumed."""
+        return self.match is MatchKind.BASE_DEFAULT
+
+
+def _mapped(table: PricingTable, name: str, entry: Deployment, client: Client) -> Identity:
+    pinned = entry.model_version
+    resource = entry.resource or resource_of_endpoint(client.endpoint)
+    try:
+        res = table.resolve(entry.model, pinned)
+    except UnknownModelError as exc:
+        return Identity(None, None, pinned, error=exc, deployment=name, resource=resource)
+    match = MatchKind.BASE_DEFAULT if res.assumed else MatchKind.DEPLOYMENT
+    return Identity(
+        res.model, match, pinned, entry.deployment_type, entry.region, None, name, resource
+    )
 
 
 def identify(
     table: PricingTable,
     deployments: Mapping[str, Deployment],
-    deployment: str | None,
-    version: str | None,
-    ls_model: str | None,
-    kw_model: str | None,
+    client: Client,
     reported: str | None,
 ) -> Identity:
-    """Resolve the model of a call, most reliable source first."""
-    mapped = deployments.get(deployment) if deployment else None
-    if mapped is not None:
-        try:
-            res = table.resolve(mapped.model, mapped.model_version)
-        except UnknownModelError as exc:
-            return Identity(None, None, mapped.model_version, error=exc, resource=mapped.resource)
-        return Identity(
-            res.model,
-            MatchKind.DEPLOYMENT,
-            mapped.model_version,
-            mapped.deployment_type,
-            mapped.region,
-            resource=mapped.resource,
-        )
+    """Resolve the model of a call by the rules of this module's docstring."""
+    deployment, _, ls_model, kw_model, endpoint = client
+    if deployments:
+        for name in (deployment, kw_model, ls_model, reported):
+            entry = deployments.get(name) if name else None
+            if entry is not None:
+                return _mapped(table, name, entry, client)  # type: ignore[arg-type]  # name set
+    ident = _named(table, client, reported)
+    ident.resource = resource_of_endpoint(endpoint)
+    return ident
+
+
+def _named(table: PricingTable, client: Client, reported: str | None) -> Identity:
+    """Rules 2 to 4: the version from the names alone."""
+    deployment, version, ls_model, kw_model, _ = client
     names: list[str] = []
     if reported:
         names.append(undouble(reported, version))
@@ -104,14 +162,14 @@ def identify(
             names.append(name)
     if not names:
         error = UnknownModelError("", detail="no model name reported and no deployment known")
-        return Identity(None, None, version, error=error)
+        return Identity(None, None, version, error=error, deployment=deployment)
     if version:
         for name in names:
             try:
                 res = table.resolve(name, version)
             except UnknownModelError:
                 continue
-            return Identity(res.model, res.match, version)
+            return Identity(res.model, res.match, version, deployment=deployment)
     fallback = None
     for name in names:
         try:
@@ -120,13 +178,13 @@ def identify(
             continue
         if res.match is not MatchKind.BASE_DEFAULT:
             # the name carries its own version: what the service says ran
-            return Identity(res.model, res.match, version)
+            return Identity(res.model, res.match, version, deployment=deployment)
         if fallback is None and not version:
             fallback = res
     if fallback is not None:
-        return Identity(fallback.model, fallback.match, version)
+        return Identity(fallback.model, fallback.match, version, deployment=deployment)
     try:
         table.resolve(names[0], version)
     except UnknownModelError as exc:
-        return Identity(None, None, version, error=exc)
+        return Identity(None, None, version, error=exc, deployment=deployment)
     raise AssertionError("unreachable: resolution failed above")  # pragma: no cover

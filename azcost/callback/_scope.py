@@ -21,7 +21,7 @@ from langchain_core.tracers.context import register_configure_hook
 
 from ..pricing._table import PricingTable
 from ._deployments import DeploymentsSource
-from ._handler import CostCallbackHandler, LedgerLike, OnUnknown
+from ._handler import CostCallbackHandler, LedgerLike, OnAssumed, OnUnknown
 
 __all__ = ["CostCallbackScope", "get_cost_callback", "get_openai_callback"]
 
@@ -139,12 +139,18 @@ def get_cost_callback(
     *,
     deployments: DeploymentsSource | None = None,
     on_unknown: OnUnknown = "warn",
+    on_assumed: OnAssumed = "warn",
     budget: Decimal | int | str | None = None,
     ledger: LedgerLike | str | None = None,
 ) -> CostCallbackScope:
     """Price every LangChain call made inside the block: ``with get_cost_callback() as cb:``."""
     handler = CostCallbackHandler(
-        pricing, deployments=deployments, on_unknown=on_unknown, budget=budget, ledger=ledger
+        pricing,
+        deployments=deployments,
+        on_unknown=on_unknown,
+        on_assumed=on_assumed,
+        budget=budget,
+        ledger=ledger,
     )
     return CostCallbackScope(handler)
 

@@ -50,6 +50,8 @@ class ModelUsage:
     """Output tokens, reasoning included."""
     reasoning_tokens: int = 0
     """Reasoning tokens (part of completion_tokens)."""
+    assumed_requests: int = 0
+    """Calls priced as this version although nothing named it: the table's default assumed."""
     audio_input_tokens: int = 0
     """Audio input tokens."""
     audio_output_tokens: int = 0
@@ -105,15 +107,19 @@ class Totals:
         """Completed calls, priced or not."""
         self.total_cost = _ZERO
         """Exact cost of the priced calls."""
+        self.assumed_requests = 0
+        """Priced calls whose model version was assumed (the table's default of the model)."""
         self.by_model: dict[str, ModelUsage] = {}
         """Canonical versioned model name -> its requests, tokens and cost."""
         self.unpriced_requests: list[UnpricedCall] = []
         """Calls that could not be priced, with the reason."""
         self._lock = threading.Lock()
 
-    def add(self, usage: Usage, cost: Cost | None, unpriced: UnpricedCall | None) -> None:
+    def add(
+        self, usage: Usage, cost: Cost | None, unpriced: UnpricedCall | None, assumed: bool
+    ) -> None:
         """Count one call: its tokens when known, its cost or its place among the unpriced."""
-        known, prompt, cached, completion, reasoning, audio_in, audio_out, _ = usage
+        known, prompt, cached, completion, reasoning, audio_in, audio_out = usage[:7]
         with self._lock:
             self.successful_requests += 1
             if known:
@@ -132,6 +138,9 @@ class Totals:
             if per is None:
                 per = self.by_model[cost.model] = ModelUsage()
             per.requests += 1
+            if assumed:
+                per.assumed_requests += 1
+                self.assumed_requests += 1
             per.prompt_tokens += prompt
             per.prompt_tokens_cached += cached
             per.completion_tokens += completion
