@@ -260,3 +260,36 @@ def test_one_meter_page_for_a_series_the_table_lacks_is_skipped_with_reason(
     assert _update_from(shipped, page, "--region", "brazilsouth", "--all-regions") == 0
     out = capsys.readouterr().out
     assert "no output meter" in out
+
+
+def test_region_paying_the_region_less_rates_gets_no_series_of_its_own(
+    shipped: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = shipped.read_bytes()
+    page = _page(tmp_path / "page.json", DZ_CACHED_1120, "0.001375", "2024-12-01", "francecentral")
+    assert _update_from(shipped, page, "--all-regions") == 0
+    assert shipped.read_bytes() == before
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_region_with_its_own_price_gets_a_series_from_its_date(
+    shipped: Path, tmp_path: Path
+) -> None:
+    rows = [
+        ("gpt 4o 1120 Inp Data Zone Tokens", "0.003"),
+        ("gpt 4o 1120 cached Inp Data Zone Tokens", "0.0015"),
+        ("gpt 4o 1120 Outp Data Zone Tokens", "0.012"),
+    ]
+    pages = [
+        _page(tmp_path / f"p{i}.json", meter, price, "2026-12-01", "polandcentral")
+        for i, (meter, price) in enumerate(rows)
+    ]
+    code = main(
+        ["pricing", "update", str(shipped), "--from", *pages, "--region", "westus", "--all-regions"]
+    )
+    assert code == 0
+    entry = read_table(shipped).file.models["gpt-4o-2024-11-20"]
+    (series,) = [s for s in entry.prices if s.region == "polandcentral"]
+    assert [(p.effective_from, p.input_per_mtok) for p in series.periods] == [
+        (dt.date(2026, 12, 1), Decimal("3"))
+    ]

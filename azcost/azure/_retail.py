@@ -17,12 +17,11 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from ..errors import RetailImportError
 from ..pricing._deployment_types import DeploymentType, deployment_type_order
 from ..pricing._kinds import KINDS, RATE_FIELDS
-from ..pricing._merge import DatedRates, SeriesKey
+from ..pricing._merge import DatedRates, SeriesKey, agrees_from_start
 from ..pricing._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
 from ._meters import MeterSkipped, TokenKind, parse_meter
 from ._pages import RetailRow
@@ -218,7 +217,7 @@ def import_rows(
             )
     if all_regions:
         _drop_same_as_base(series)
-    models = _entries(series, targets, table)
+    models = _entries(series, targets, table, {key[0] for key in existing})
     source = Source(
         title=f"Azure Retail Prices API ({currency}; {region} for regional and data-zone prices)",
         url=API_URL,
@@ -319,41 +318,36 @@ def _note(current: Mapping[str, _Quote], target: Target, region: str) -> str:
 
 
 def _drop_same_as_base(series: dict[str, list[PriceSeries]]) -> None:
-    """Keep a region's series only where its rates differ from the region-less one."""
+    """Keep a region's series only where its rates differ from the region-less one's."""
     for model, items in series.items():
         base = {s.deployment_type: s for s in items if s.region is None}
         kept = []
         for s in items:
             ref = base.get(s.deployment_type)
-            if s.region is not None and ref is not None and _same_rates(s, ref):
+            if s.region is not None and ref is not None and agrees_from_start(s, ref):
                 continue
             kept.append(s)
         series[model] = kept
-
-
-def _same_rates(a: PriceSeries, b: PriceSeries) -> bool:
-    def rates(s: PriceSeries) -> list[dict[str, Any]]:
-        return [p.model_dump(exclude={"effective_from", "note", "source"}) for p in s.periods]
-
-    return rates(a) == rates(b)
 
 
 def _entries(
     series: Mapping[str, list[PriceSeries]],
     targets: Mapping[str, Target],
     table: Mapping[str, ModelEntry],
+    updating: Collection[str],
 ) -> dict[str, ModelEntry]:
+    """Model entries of the imported series; region-only ones only for models being updated."""
     order = {name: i for i, name in enumerate(table)}
     out: dict[str, ModelEntry] = {}
     for name in sorted(series, key=lambda n: _model_order(n, targets[n], order, table)):
         items = series[name]
-        if not any(s.region is None for s in items):
+        if not any(s.region is None for s in items) and name not in updating:
             continue
         target = targets[name]
         offered = [s.deployment_type for s in items if s.region is None]
         if target.entry is not None:
             default = target.entry.default_deployment_type
-            if default not in offered:
+            if offered and default not in offered:
                 default = min(offered, key=deployment_type_order)
             out[name] = target.entry.model_copy(
                 update={"prices": items, "default_deployment_type": default}

@@ -22,7 +22,14 @@ from ._kinds import RATE_FIELDS
 from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
 from ._writer import series_sort_key
 
-__all__ = ["DatedRates", "MergeResult", "SeriesKey", "bump_version", "merge_import"]
+__all__ = [
+    "DatedRates",
+    "MergeResult",
+    "SeriesKey",
+    "agrees_from_start",
+    "bump_version",
+    "merge_import",
+]
 
 SeriesKey = tuple[str, DeploymentType, "str | None"]
 """A series: model, deployment type, region (None for the region-less one)."""
@@ -76,6 +83,22 @@ def _insert_after_siblings(
     return {n: models[n] for n in names}
 
 
+def agrees_from_start(regional: PriceSeries, base: PriceSeries) -> bool:
+    """Whether ``base`` has the same rates as ``regional`` on every day from its first on."""
+    start = regional.periods[0].effective_from
+    days = {p.effective_from for p in regional.periods}
+    days |= {p.effective_from for p in base.periods if p.effective_from >= start}
+    for day in days:
+        ours, theirs = in_force(regional.periods, day), in_force(base.periods, day)
+        if ours is None or theirs is None or _rate_values(ours) != _rate_values(theirs):
+            return False
+    return True
+
+
+def _rate_values(period: PricePeriod) -> tuple[Decimal | None, ...]:
+    return tuple(getattr(period, f) for f in RATE_FIELDS)
+
+
 def _as_dated(series: PriceSeries) -> list[DatedRates]:
     return [
         DatedRates(
@@ -104,17 +127,19 @@ def merge_series(
     """``old`` with a period opened for each dated rate change after its last period."""
     periods = list(old.periods)
     for new in sorted(updates, key=lambda u: u.effective_from):
-        base = in_force(periods, new.effective_from)
-        changed = [f for f, v in new.rates.items() if base is None or getattr(base, f) != v]
+        # a rate dated before the series begins (Azure dates a meter from the 1st of the
+        # month, the table from the version's release) is compared with the first period
+        base = in_force(periods, new.effective_from) or periods[0]
+        changed = [f for f, v in new.rates.items() if getattr(base, f) != v]
         result.unchanged += len(new.rates) - len(changed)
         if not changed:
             continue
         last = periods[-1]
-        if base is None or new.effective_from <= last.effective_from:
+        if new.effective_from <= last.effective_from:
             result.skipped.append(
                 f"{where} from {new.effective_from}: {', '.join(changed)} differ from the "
-                f"period in force ({base.effective_from if base else 'none'}) but do not start "
-                f"after the last period ({last.effective_from}); history is never rewritten"
+                f"period in force ({base.effective_from}) but do not start after the last "
+                f"period ({last.effective_from}); history is never rewritten"
             )
             continue
         update: dict[str, object] = {f: new.rates[f] for f in changed}
@@ -187,6 +212,10 @@ def merge_import(
             whole = [
                 s for s in new_entry.prices if (s.deployment_type, s.region) == (dtype, region)
             ]
+            base = series.get((dtype, None))
+            if region is not None and base is not None and agrees_from_start(whole[0], base):
+                result.unchanged += 1  # the region pays the region-less series' rates
+                continue
             series[(dtype, region)] = _series_with_sources(whole[0], ids)
         else:
             continue
