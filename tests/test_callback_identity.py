@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 import warnings
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -186,3 +187,23 @@ def test_empty_token_usage_is_unknown_usage_not_zero(mini: azcost.PricingTable) 
     assert unpriced.usage_known is False
     assert "stream_usage" not in unpriced.reason  # a completion client has no such option
     assert handler.total_cost == Decimal(0)
+
+
+def test_audio_and_image_details_are_priced_at_their_kinds_rates() -> None:
+    table = azcost.load_pricing(Path(__file__).parent / "data" / "kinds.yaml")
+    handler = CostCallbackHandler(table)
+    usage: Any = {
+        "input_tokens": 1_000_000,
+        "output_tokens": 1_000_000,
+        "total_tokens": 2_000_000,
+        "input_token_details": {"cache_read": 100_000, "audio": 200_000, "image": 300_000},
+        "output_token_details": {"audio": 400_000, "image": 500_000, "reasoning": 50_000},
+    }
+    _end(handler, meta={"model_name": "every-kind-1"}, usage=usage)
+    # per 1M: 0.4 plain input x 1, 0.1 cached x 2, 0.2 audio in x 4, 0.3 image in x 7,
+    # 0.1 plain output x 3, 0.4 audio out x 5, 0.5 image out x 9
+    assert handler.total_cost == Decimal("0.4") + Decimal("0.2") + Decimal("0.8") + Decimal(
+        "2.1"
+    ) + Decimal("0.3") + Decimal("2.0") + Decimal("4.5")
+    assert handler.by_model["every-kind-1"].audio_output_tokens == 400_000
+    assert handler.reasoning_tokens == 50_000

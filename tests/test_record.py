@@ -36,23 +36,27 @@ def _build(
 ) -> tuple[CallRecord, azcost.Cost | None]:
     ident = identify(table, {}, Client("chat", None, None, None), model)
     prompt, cached, completion, reasoning, audio_in, audio_out = tokens
+    parts = {
+        "cached_input_tokens": cached,
+        "audio_input_tokens": audio_in,
+        "audio_output_tokens": audio_out,
+    }
+    details = {f: n for f, n in parts.items() if n}
     cost = None
     if priced:
         cost = table.cost(
             model,
             input_tokens=prompt,
             output_tokens=completion,
-            cached_input_tokens=cached,
             reasoning_tokens=reasoning,
-            audio_input_tokens=audio_in,
-            audio_output_tokens=audio_out,
+            **details,
         )
     rec = build_record(
         uuid.UUID("12345678-1234-5678-1234-567812345678"),
         ["t1", "t2"],
         metadata,
         "chat",
-        Usage(True, *tokens, model),
+        Usage(True, prompt, completion, reasoning, details, model),
         ident,
         cost,
         None if priced else ValueError("no price for this test"),

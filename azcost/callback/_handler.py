@@ -51,7 +51,7 @@ _CHOICES = ("warn", "raise", "ignore")
 _RECENT_ENDS = 1024  # run ids remembered to count a call delivered twice only once
 _STANDARD_TIERS = frozenset({"default", "standard", "auto"})  # priced at the table's rates
 
-_NO_USAGE = Usage(False, 0, 0, 0, 0, 0, 0, None)
+_NO_USAGE = Usage(False, 0, 0, 0, {}, None)
 _NOTHING_KNOWN = (None, None, None, False, 0, 0)
 _NO_STREAM_USAGE = "the stream sent no usage chunk: stream_usage=False on the client"
 _Started = tuple[Mapping[str, Any] | None, list[str] | None, Mapping[str, Any] | None, int]
@@ -372,10 +372,8 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
                 ident.model,  # type: ignore[arg-type]  # set whenever error is None
                 input_tokens=usage.input_tokens,
                 output_tokens=usage.output_tokens,
-                cached_input_tokens=usage.cached_input_tokens,
                 reasoning_tokens=usage.reasoning_tokens,
-                audio_input_tokens=usage.audio_input_tokens,
-                audio_output_tokens=usage.audio_output_tokens,
+                **usage.details,  # type: ignore[arg-type]  # token fields of kinds only
                 deployment_type=ident.deployment_type,
                 region=ident.region,
             )

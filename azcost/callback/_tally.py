@@ -12,7 +12,6 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -27,13 +26,18 @@ __all__ = ["ModelUsage", "Totals", "UnpricedCall", "build_record", "render_summa
 
 _ZERO = Decimal(0)
 _NO_COSTS: tuple[None, ...] = (None,) * len(COST_FIELDS)
-# The record's token fields that Usage reads, in TOKEN_FIELDS order; the kinds it does not
-# read yet come last in TOKEN_FIELDS and are recorded as 0.
-_READ = [f for f in TOKEN_FIELDS if f in Usage._fields]
-if list(TOKEN_FIELDS[: len(_READ)]) != _READ:  # pragma: no cover - a layout error
-    raise RuntimeError(f"Usage must read the token fields {TOKEN_FIELDS} in order")
-_usage_tokens = itemgetter(*(Usage._fields.index(f) for f in _READ))
-_UNREAD_TOKENS = (0,) * (len(TOKEN_FIELDS) - len(_READ))
+_CACHED = "cached_input_tokens"
+_AUDIO_IN = "audio_input_tokens"
+_AUDIO_OUT = "audio_output_tokens"
+_TOTAL_FIELDS = ("input_tokens", "output_tokens", "reasoning_tokens")
+
+
+def _record_tokens(usage: Usage) -> tuple[int, ...]:
+    """The call's tokens in the ledger's TOKEN_FIELDS order."""
+    details = usage.details
+    return tuple(
+        getattr(usage, f) if f in _TOTAL_FIELDS else details.get(f, 0) for f in TOKEN_FIELDS
+    )
 
 
 @dataclass(slots=True)
@@ -119,7 +123,8 @@ class Totals:
         self, usage: Usage, cost: Cost | None, unpriced: UnpricedCall | None, assumed: bool
     ) -> None:
         """Count one call: its tokens when known, its cost or its place among the unpriced."""
-        known, prompt, cached, completion, reasoning, audio_in, audio_out = usage[:7]
+        known, prompt, completion, reasoning, details = usage[:5]
+        cached = details.get(_CACHED, 0) if details else 0
         with self._lock:
             self.successful_requests += 1
             if known:
@@ -145,8 +150,9 @@ class Totals:
             per.prompt_tokens_cached += cached
             per.completion_tokens += completion
             per.reasoning_tokens += reasoning
-            per.audio_input_tokens += audio_in
-            per.audio_output_tokens += audio_out
+            if details:
+                per.audio_input_tokens += details.get(_AUDIO_IN, 0)
+                per.audio_output_tokens += details.get(_AUDIO_OUT, 0)
             per.total_cost += total
 
     def summary(self) -> str:
@@ -217,7 +223,7 @@ def build_record(
     """The ledger's record of one completed call, priced or not."""
     known = usage.known
     reported = usage.reported_model
-    tokens = (*_usage_tokens(usage), *_UNREAD_TOKENS)
+    tokens = _record_tokens(usage)
     match = ident.match
     costs: tuple[Decimal | None, ...]
     if cost is not None:

@@ -9,6 +9,8 @@ response reports:
 
 - the model name from ``response_metadata`` then ``llm_output``, under ``model_name``
   (langchain-openai) or ``model`` (langchain-azure-ai);
+- the token details into the kinds of :data:`azcost.pricing.KINDS` (cached, audio and
+  image input, audio and image output) plus reasoning;
 - the service tier from ``response_metadata``, the generation's info, then
   ``llm_output``; on the ``priority`` and ``flex`` tiers langchain-openai names the
   detail keys ``priority_cache_read``, ``flex_reasoning``, ... and those are read;
@@ -24,7 +26,9 @@ from typing import Any, NamedTuple
 
 from langchain_core.outputs import LLMResult
 
-__all__ = ["NO_USAGE_CHAT", "NO_USAGE_LLM", "Usage", "read_usage"]
+from ..pricing._kinds import KIND_OF_TOKEN_FIELD
+
+__all__ = ["NO_USAGE", "NO_USAGE_CHAT", "NO_USAGE_LLM", "Usage", "read_usage"]
 
 NO_USAGE_CHAT = "the chat model reported no token usage (a stream without a usage chunk?)"
 """Why a chat model's call has unknown usage."""
@@ -33,12 +37,35 @@ NO_USAGE_LLM = (
     "streaming: streaming=True)"
 )
 """Why a completion LLM's call has unknown usage."""
-
 NO_USAGE = "the result carries no token usage"
 """Why a result without generations has unknown usage."""
 
 _EMPTY: Mapping[str, Any] = {}
-_TIERED = frozenset({"priority", "flex"})  # tiers langchain-openai prefixes detail keys with
+_TIERS = ("priority", "flex")  # tiers langchain-openai prefixes detail keys with
+_REASONING = "reasoning_tokens"
+
+# Where each token kind of azcost.pricing.KINDS is reported: LangChain's usage_metadata
+# detail keys (langchain-openai prefixes them with the tier on priority and flex), and
+# OpenAI's token_usage detail keys. Values are token fields of the kinds table.
+_METADATA_INPUT = {"cache_read": "cached_input_tokens", "audio": "audio_input_tokens"}
+_METADATA_INPUT["image"] = "image_input_tokens"
+_METADATA_OUTPUT = {"reasoning": _REASONING, "audio": "audio_output_tokens"}
+_METADATA_OUTPUT["image"] = "image_output_tokens"
+_OPENAI_INPUT = {
+    "cached_tokens": "cached_input_tokens",
+    "audio_tokens": "audio_input_tokens",
+    "image_tokens": "image_input_tokens",
+}
+_OPENAI_OUTPUT = {
+    "reasoning_tokens": _REASONING,
+    "audio_tokens": "audio_output_tokens",
+    "image_tokens": "image_output_tokens",
+}
+for _keys in (_METADATA_INPUT, _METADATA_OUTPUT):
+    _keys.update({f"{t}_{k}": f for t in _TIERS for k, f in list(_keys.items())})
+for _field in {*_METADATA_INPUT.values(), *_METADATA_OUTPUT.values(), *_OPENAI_INPUT.values()}:
+    if _field != _REASONING and _field not in KIND_OF_TOKEN_FIELD:  # pragma: no cover
+        raise RuntimeError(f"{_field} is not a token kind of azcost.pricing.KINDS")
 
 
 class Usage(NamedTuple):
@@ -47,17 +74,14 @@ class Usage(NamedTuple):
     known: bool
     """False when the call reported no usage: the counts below are then 0, not measured."""
     input_tokens: int
-    """Input tokens, cached and audio included."""
-    cached_input_tokens: int
-    """Input tokens read from the cache."""
+    """Input tokens, every kind included."""
     output_tokens: int
-    """Output tokens, reasoning and audio included."""
+    """Output tokens, every kind (reasoning included)."""
     reasoning_tokens: int
-    """Reasoning tokens."""
-    audio_input_tokens: int
-    """Audio input tokens."""
-    audio_output_tokens: int
-    """Audio output tokens."""
+    """Reasoning tokens (part of the output, billed as output)."""
+    details: Mapping[str, int]
+    """The parts billed at their own rate, by token field of a kind
+    (``cached_input_tokens``, ``audio_output_tokens``, ...); only parts with tokens."""
     reported_model: str | None
     """Model name in the response, or None."""
     service_tier: str | None = None
@@ -65,44 +89,47 @@ class Usage(NamedTuple):
     missing: str | None = None
     """Why the usage is unknown, when it is."""
 
+    def part(self, token_field: str) -> int:
+        """Tokens of one kind (``cached_input_tokens``); 0 when none were reported."""
+        return self.details.get(token_field, 0)
+
+
+def _read(
+    into: dict[str, int], found: Mapping[str, Any] | None, keys: Mapping[str, str]
+) -> dict[str, int]:
+    if found:
+        for key, n in found.items():
+            if n:
+                field = keys.get(key)
+                if field is not None:
+                    into[field] = into.get(field, 0) + n
+    return into
+
+
+def _usage(
+    tokens: tuple[int, int],
+    details: dict[str, int],
+    reported: str | None,
+    tier: str | None,
+) -> Usage:
+    reasoning = details.pop(_REASONING, 0) if details else 0
+    return Usage(True, *tokens, reasoning, details or _EMPTY, reported, tier)
+
 
 def _from_metadata(usage: Mapping[str, Any], reported: str | None, tier: str | None) -> Usage:
-    cached = audio_in = reasoning = audio_out = 0
-    details = usage.get("input_token_details")
-    if details:
-        cached = details.get(f"{tier}_cache_read" if tier in _TIERED else "cache_read") or 0
-        audio_in = details.get("audio") or 0
-    details = usage.get("output_token_details")
-    if details:
-        reasoning = details.get(f"{tier}_reasoning" if tier in _TIERED else "reasoning") or 0
-        audio_out = details.get("audio") or 0
-    return Usage(
-        True,
-        usage.get("input_tokens") or 0,
-        cached,
-        usage.get("output_tokens") or 0,
-        reasoning,
-        audio_in,
-        audio_out,
-        reported,
-        tier,
-    )
+    details = _read({}, usage.get("input_token_details"), _METADATA_INPUT)
+    _read(details, usage.get("output_token_details"), _METADATA_OUTPUT)
+    tokens = (usage.get("input_tokens") or 0, usage.get("output_tokens") or 0)
+    return _usage(tokens, details, reported, tier)
 
 
 def _from_token_usage(tu: Mapping[str, Any], reported: str | None, tier: str | None) -> Usage:
     if "input_tokens" in tu:  # langchain-azure-ai's inference client: LangChain's names
         return _from_metadata(tu, reported, tier)
-    return Usage(
-        True,
-        tu.get("prompt_tokens") or 0,
-        (tu.get("prompt_tokens_details") or _EMPTY).get("cached_tokens") or 0,
-        tu.get("completion_tokens") or 0,
-        (tu.get("completion_tokens_details") or _EMPTY).get("reasoning_tokens") or 0,
-        (tu.get("prompt_tokens_details") or _EMPTY).get("audio_tokens") or 0,
-        (tu.get("completion_tokens_details") or _EMPTY).get("audio_tokens") or 0,
-        reported,
-        tier,
-    )
+    details = _read({}, tu.get("prompt_tokens_details"), _OPENAI_INPUT)
+    _read(details, tu.get("completion_tokens_details"), _OPENAI_OUTPUT)
+    tokens = (tu.get("prompt_tokens") or 0, tu.get("completion_tokens") or 0)
+    return _usage(tokens, details, reported, tier)
 
 
 def _named(meta: Mapping[str, Any] | None, key: str) -> Any:
@@ -139,8 +166,8 @@ def read_usage(response: LLMResult, batch_size: int = 1) -> list[Usage]:
         elif shared and i == 0:
             out.append(_from_token_usage(shared, reported, tier))
         elif shares:  # a later prompt of one request: its usage is in the first prompt's
-            out.append(Usage(True, 0, 0, 0, 0, 0, 0, reported, tier))
+            out.append(Usage(True, 0, 0, 0, _EMPTY, reported, tier))
         else:
             why = NO_USAGE_CHAT if message is not None else NO_USAGE_LLM if gen else NO_USAGE
-            out.append(Usage(False, 0, 0, 0, 0, 0, 0, reported, tier, why))
+            out.append(Usage(False, 0, 0, 0, _EMPTY, reported, tier, why))
     return out
