@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         get_cost_callback,
         get_openai_callback,
     )
+    from .invoice import ReconcileRow, Reconciliation, reconcile
     from .ledger import AuditRow, CallRecord, Ledger, audit
     from .pricing import (
         Cost,
@@ -70,6 +71,8 @@ __all__ = [
     "PricingFileError",
     "PricingTable",
     "Rates",
+    "ReconcileRow",
+    "Reconciliation",
     "Resolution",
     "RetailImportError",
     "UnknownDeploymentTypeError",
@@ -81,6 +84,7 @@ __all__ = [
     "get_cost_callback",
     "get_openai_callback",
     "load_pricing",
+    "reconcile",
     "shipped_pricing_paths",
 ]
 
@@ -98,6 +102,7 @@ __getattr__, __dir__ = lazy_exports(
             ("Cost", "DeploymentType", "MatchKind", "PricingTable", "Rates", "Resolution"),
             ".pricing",
         ),
+        **dict.fromkeys(("Reconciliation", "ReconcileRow", "reconcile"), ".invoice"),
         "load_pricing": ".pricing",
         "shipped_pricing_paths": ".pricing",
     },

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import AzcostError, PricingFileError
-from . import _demo, _ledger, _price, _retail
+from . import _demo, _ledger, _price, _reconcile, _retail
 
 __all__ = ["main"]
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     _price.register_pricing(pricing_commands)
     _retail.register(pricing_commands)
     _ledger.register(commands)
+    _reconcile.register(commands)
     _demo.register(commands)
     return parser
 

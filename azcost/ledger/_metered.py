@@ -1,0 +1,171 @@
+"""Recorded usage in the units Azure meters: per UTC day, model, deployment type, token kind.
+
+Azure bills uncached input apart from cached input, and text apart from audio, so
+the recorded tokens are regrouped the same way (``input`` = prompt tokens less the
+cached and audio ones; ``output`` = completion tokens less audio), each kind with its
+exact recorded cost. One ``GROUP BY`` over the calls does it in the database.
+
+On SQLite money is decimal text, which ``sum()`` would turn into binary floats. A
+per-kind cost of at most 12 decimal places and below 1,000 is summed instead as
+``round(cost * 1e12)``: its double is within a few ulps of the exact value, and below
+1e15 units that error stays under 0.05, so the rounding lands on the exact integer.
+Other costs (rare) are added in Python from their text, so every sum is exact.
+PostgreSQL sums its ``NUMERIC`` columns exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ._tables import CALLS
+
+__all__ = ["KINDS", "MeteredKey", "RecordedUsage", "recorded_usage"]
+
+KINDS: tuple[tuple[str, str, str], ...] = (
+    ("input", "input_tokens - cached_input_tokens - audio_input_tokens", "input_cost"),
+    ("cached_input", "cached_input_tokens", "cached_input_cost"),
+    ("output", "output_tokens - audio_output_tokens", "output_cost"),
+    ("audio_input", "audio_input_tokens", "audio_input_cost"),
+    ("audio_output", "audio_output_tokens", "audio_output_cost"),
+)
+"""(token kind as metered, SQL of its recorded tokens, its cost column)."""
+
+MeteredKey = tuple[str, str, str, str]
+"""(UTC day, model version, deployment type, token kind)."""
+
+_UNKNOWN_TYPE = "(unknown)"
+_PICO = Decimal("1e-12")
+# a cost text summed in SQL as integer 1e-12 units (see the module docstring)
+_FAST = (
+    "({c} IS NOT NULL AND length({c}) - instr({c}, '.') <= 12 AND abs(CAST({c} AS REAL)) < 1000)"
+)
+
+
+@dataclass
+class RecordedUsage:
+    """Recorded tokens and exact cost per group, and what could not be grouped."""
+
+    groups: dict[MeteredKey, list[Any]] = field(default_factory=dict)
+    """key -> [tokens, exact cost of the priced calls, calls not priced]."""
+    currencies: set[str] = field(default_factory=set)
+    """Currencies of the recorded costs."""
+    calls: int = 0
+    """Calls in scope."""
+    without_resource: int = 0
+    """With a resource filter: calls in the period whose resource is not known."""
+
+
+def _model_sql() -> str:
+    return "coalesce(model, reported_model || ' (unresolved)', '(unknown)')"
+
+
+def _where(since: dt.date | None, until: dt.date | None, resource: bool) -> str:
+    parts = ["1 = 1"]
+    if since is not None:
+        parts.append("day >= :since")
+    if until is not None:
+        parts.append("day <= :until")
+    if resource:
+        parts.append("lower(resource) = :resource")
+    return " AND ".join(parts)
+
+
+def recorded_usage(
+    engine: Engine,
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    resource: str | None = None,
+) -> RecordedUsage:
+    """Recorded usage per (day, model, deployment type, kind), exact, from one grouped query."""
+    params: dict[str, Any] = {}
+    if since is not None:
+        params["since"] = since.isoformat()
+    if until is not None:
+        params["until"] = until.isoformat()
+    if resource is not None:
+        params["resource"] = resource.strip().lower()
+    out = RecordedUsage()
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        where = _where(since, until, resource is not None)
+        try:
+            _grouped(conn, out, where, params, sqlite, _FAST)
+        except sa.exc.OperationalError as exc:
+            if "integer overflow" not in str(exc.orig):
+                raise
+            # a sum past 64 bits: every cost is added in Python instead
+            out = RecordedUsage()
+            _grouped(conn, out, where, params, sqlite, "(0 = 1)")
+            if sqlite:
+                _inexact(conn, out, where, params, "(0 = 1)")
+        else:
+            if sqlite:
+                _inexact(conn, out, where, params, _FAST)
+        if resource is not None:
+            unknown = _where(since, until, False) + " AND resource IS NULL"
+            out.without_resource = conn.execute(
+                sa.text(f"SELECT count(*) FROM {CALLS.name} WHERE {unknown}"), params
+            ).scalar_one()
+    return out
+
+
+def _grouped(
+    conn: Connection,
+    out: RecordedUsage,
+    where: str,
+    params: dict[str, Any],
+    sqlite: bool,
+    fast_sql: str,
+) -> None:
+    sums = []
+    for _, tokens, column in KINDS:
+        sums.append(f"sum({tokens})")
+        if sqlite:
+            fast = fast_sql.format(c=column)
+            sums.append(f"sum(CASE WHEN {fast} THEN CAST(round({column} * 1e12) AS INTEGER) END)")
+        else:
+            sums.append(f"sum({column})")
+    query = (
+        f"SELECT day, {_model_sql()}, coalesce(deployment_type, '{_UNKNOWN_TYPE}'), currency, "
+        f"count(*), sum(CASE WHEN priced THEN 0 ELSE 1 END), {', '.join(sums)} "
+        f"FROM {CALLS.name} WHERE {where} GROUP BY 1, 2, 3, 4"
+    )
+    for row in conn.execute(sa.text(query), params):
+        day, model, dtype, currency, calls, unpriced = row[:6]
+        out.calls += calls
+        out.currencies.add(currency)
+        for i, (kind, _, _) in enumerate(KINDS):
+            tokens, summed = row[6 + 2 * i], row[7 + 2 * i]
+            if not tokens and summed is None:
+                continue
+            cost = Decimal(summed or 0)
+            if sqlite:
+                cost *= _PICO
+            key = (day, model, dtype, kind)
+            sums_ = out.groups.setdefault(key, [0, Decimal(0), 0])
+            sums_[0] += int(tokens or 0)
+            sums_[1] += cost
+            sums_[2] = max(sums_[2], int(unpriced or 0))
+
+
+def _inexact(
+    conn: Connection, out: RecordedUsage, where: str, params: dict[str, Any], fast_sql: str
+) -> None:
+    """SQLite: add the costs the integer sum left out, exactly, from their text."""
+    for kind, _, cost in KINDS:
+        fast = fast_sql.format(c=cost)
+        query = (
+            f"SELECT day, {_model_sql()}, coalesce(deployment_type, '{_UNKNOWN_TYPE}'), {cost} "
+            f"FROM {CALLS.name} WHERE {where} AND {cost} IS NOT NULL AND NOT {fast}"
+        )
+        for day, model, dtype, amount in conn.execute(sa.text(query), params):
+            key = (day, model, dtype, kind)
+            sums = out.groups.setdefault(key, [0, Decimal(0), 0])
+            sums[1] += Decimal(amount)
