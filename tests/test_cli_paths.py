@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+import cost_exports as ce
 import pytest
 from ledger_helpers import make_record
 
@@ -31,6 +32,7 @@ PRICING = DATA / "mini.yaml"
 ROLES = {
     "files": "read",
     "file": "read",
+    "exports": "read",
     "pricing": "read",
     "reprice": "read",
     "table": "read",
@@ -128,6 +130,8 @@ def _filler(command: tuple[str, ...], action: argparse.Action, tmp: Path) -> lis
         return ["gpt-4o"]
     if action.required and action.type is int:
         return [action.option_strings[0], "1"]
+    if action.dest == "exports":  # azcost reconcile: a cost export with a header only
+        return [str(ce.ea(tmp / "export.csv", []))]
     if role == "read" and (action.required or not action.option_strings or action.dest == "files"):
         if command[-1] == "import" and action.dest == "file":
             (tmp / "one.jsonl").write_text(make_record(1).to_json() + "\n")

@@ -35,7 +35,7 @@ def register(commands: Any) -> None:
         ),
     )
     r.add_argument(
-        "paths",
+        "exports",
         nargs="+",
         metavar="EXPORT [...] [LEDGER_URL]",
         help="cost details files (.csv, .csv.gz, .parquet); a last argument with :// "
@@ -73,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..invoice._compare import reconcile
     from ..invoice._render import render_csv, render_notes, render_table, row_dicts, write_html
 
-    paths: list[str] = list(args.paths)
+    paths: list[str] = list(args.exports)
     url = paths.pop() if len(paths) > 1 and "://" in paths[-1] else None
     pricing = None
     if args.pricing:
