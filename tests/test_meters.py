@@ -73,6 +73,51 @@ GB, DZB = DeploymentType.GLOBAL_BATCH, DeploymentType.DATA_ZONE_BATCH
         ),
         ("gpt aud 1.5 txt opt Dz 1M Tokens", Meter("gpt-audio-1.5", None, None, "output", DZ)),
         ("gpt-oss-120B Outp DZone Tokens", Meter("gpt-oss-120b", None, None, "output", DZ)),
+        (
+            "gpt rt aud 0828 cchd Inp glbl",
+            Meter("gpt-realtime", "0828", None, "cached_audio_input", G),
+        ),
+        ("gpt rt txt mn out rg 1215 1M", Meter("gpt-realtime-mini", "1215", None, "output", R)),
+        (
+            "gpt rt img 0828 cchd Inp DZn",
+            Meter("gpt-realtime", "0828", None, "cached_image_input", DZ),
+        ),
+        (
+            "gpt-4o-rt-aud-1217 Outp regnl",
+            Meter("gpt-4o-realtime-preview", "1217", None, "audio_output", R),
+        ),
+        (
+            "gpt4omini-rt-txt1217 cchd Inp DZn",
+            Meter("gpt-4o-mini-realtime-preview", "1217", None, "cached_input", DZ),
+        ),
+        (
+            "gpt4o realtimePrvwAudInp DataZone",
+            Meter("gpt-4o-realtime-preview", None, None, "audio_input", DZ),
+        ),
+        (
+            "gpt-realtime-2.1 Image inp Gl 1M",
+            Meter("gpt-realtime-2.1", None, None, "image_input", G),
+        ),
+        (
+            "gpt-image-1-inp-cached-img-glbl",
+            Meter("gpt-image-1", None, None, "cached_image_input", G),
+        ),
+        ("gpt-image-1-inp-txt-dzone", Meter("gpt-image-1", None, None, "input", DZ)),
+        ("gpt img 1 mini out img rgnl", Meter("gpt-image-1-mini", None, None, "image_output", R)),
+        ("gpt img 1.5 out txt DZ 1M", Meter("gpt-image-1.5", None, None, "output", DZ)),
+        (
+            "gpt-4o-transcribe-aud-inp-glbl",
+            Meter("gpt-4o-transcribe", None, None, "audio_input", G),
+        ),
+        (
+            "gpt4o mn trscb txt out dz 1215 1M",
+            Meter("gpt-4o-mini-transcribe", "1215", None, "output", DZ),
+        ),
+        ("gpt-4o-mini-tts-aud-out-rgnl", Meter("gpt-4o-mini-tts", None, None, "audio_output", R)),
+        (
+            "gpt 4o tcrb d txt inp dz",
+            Meter("gpt-4o-transcribe-diarize", None, None, "input", DZ),
+        ),
     ],
 )
 def test_meter_names_are_read(meter: str, expected: Meter) -> None:
@@ -93,9 +138,9 @@ def test_hyphens_and_spaces_read_the_same() -> None:
         ("Provisioned Managed Global Unit", "provisioned"),
         ("Az-Image-Dall-E-3 Standard LR Images", "image"),
         ("Az-Speech-Whisper Hours", "speech"),
+        ("Speech-Text to Speech HD-global Characters", "speech"),
         ("Az-Assistants-Code-Interpreter Session", "tool call"),
         ("Az-Assistants-File-Search Vector Storage", "tool call"),
-        ("gpt rt aud 0828 cchd Inp glbl Tokens", "realtime"),
         ("5.5 ShortCo inp Dz 1M Tokens", "context band"),
         ("5.6 sol ShortCo Cd Wr Std Gl 1M Tokens", "context band"),
         ("5 pp inp Dz 1M Tokens", "priority"),

@@ -255,7 +255,7 @@ def test_import_json_report_lists_skipped_meters(
     assert report["rows_read"] == 48
     whisper = [s for s in report["skipped"] if s["meter_name"] == "Az-Speech-Whisper Hours"]
     assert [(s["product_name"], s["rows"]) for s in whisper] == [("Azure OpenAI", 1)]
-    assert whisper[0]["reason"].startswith("speech model (transcription or text to speech)")
+    assert whisper[0]["reason"].startswith("speech (Whisper, TTS and TTS HD)")
 
 
 # --------------------------------------------------------------------------- --fetch

@@ -166,9 +166,53 @@ def test_every_gap_line_names_a_row_the_table_does_not_price(
         "gpt-audio",
         "gpt-audio-mini",
         "gpt-audio-1.5",
+        "gpt-4o-realtime-preview",
+        "gpt-4o-mini-realtime-preview",
+        "gpt-realtime",
+        "gpt-realtime-mini",
+        "gpt-realtime-1.5",
+        "gpt-4o-transcribe",
+        "gpt-4o-transcribe-diarize",
+        "gpt-4o-mini-transcribe",
+        "gpt-4o-mini-tts",
+        "gpt-image-1",
+        "gpt-image-1-mini",
+        "gpt-image-1.5",
     ],
 )
 def test_models_added_from_the_dump_price_by_their_base_name(model: str) -> None:
-    cost = TABLE.cost(model, input_tokens=1000, output_tokens=1000)
+    cost = TABLE.cost(model, input_tokens=1000, output_tokens=0)
     assert cost.total > 0
     assert cost.period.source.id == "azure-retail-2026-08"
+
+
+def test_realtime_call_prices_cached_audio_at_its_own_rate() -> None:
+    # text, audio and cached audio input, each billed at its own rate
+    cost = TABLE.cost(
+        "gpt-realtime",
+        model_version="2025-08-28",
+        input_tokens=3000,
+        audio_input_tokens=1000,
+        cached_audio_input_tokens=1000,
+        output_tokens=0,
+        deployment_type="global",
+        at=dt.date(2026, 8, 1),
+    )
+    rates = cost.rates
+    assert cost.total == 1000 * (rates.input + rates.audio_input + rates.cached_audio_input)
+    assert rates.cached_audio_input is not None
+    assert rates.cached_audio_input < rates.audio_input
+
+
+def test_image_model_prices_image_output_and_refuses_text_output() -> None:
+    cost = TABLE.cost(
+        "gpt-image-1",
+        input_tokens=100,
+        output_tokens=1000,
+        image_output_tokens=1000,
+        deployment_type="global",
+        at=dt.date(2026, 8, 1),
+    )
+    assert cost.total == 100 * cost.rates.input + 1000 * cost.rates.image_output
+    with pytest.raises(azcost.errors.NoPriceError):
+        TABLE.cost("gpt-image-1", input_tokens=100, output_tokens=10, at=dt.date(2026, 8, 1))

@@ -94,6 +94,8 @@ _NOT_TOKEN_PRICE: dict[str, str] = {
     word: group["reason"] for group in _WORDS["not_token_price"] for word in group["words"]
 }
 _FAMILY_FIXUPS: dict[str, str] = _WORDS["families"]
+_GPT_MODEL_WORDS: dict[str, str] = _WORDS["gpt_model_words"]
+_AUDIO_IS_MODALITY_IN: frozenset[str] = frozenset(_WORDS["audio_is_modality_in"])
 # meters that name neither version nor context size, but a model sold in one context size
 _IMPLIED_CONTEXT: dict[str, str] = _WORDS["implied_context"]
 
@@ -153,12 +155,14 @@ def _read_words(words: list[str]) -> _Read:
         word = words[i]
         i += 1
         role = _TOKEN_WORD.get(word)
-        if word in _DEPLOYMENT:
+        if model == ["gpt"] and word in _GPT_MODEL_WORDS:
+            model.append(_GPT_MODEL_WORDS[word])  # gpt-image-1, "gpt img 1.5"
+        elif word in _DEPLOYMENT:
             if read.deployment is not None and read.deployment != _DEPLOYMENT[word]:
                 other = _DEPLOYMENT[word]
                 raise MeterSkipped(f"names two deployment types ({read.deployment}, {other})")
             read.deployment = _DEPLOYMENT[word]
-        elif role is not None and (role != "text" or model):
+        elif role is not None and (role not in ("text", "image") or model):
             read.roles.add(role)
         elif word in _NOISE:
             continue
@@ -185,14 +189,15 @@ def _kind(roles: set[str]) -> TokenKind:
         raise MeterSkipped("names both input and output")
     if "cached" in roles and "output" in roles:
         raise MeterSkipped("names cached output, which Azure does not sell")
-    if "audio" in roles and "text" not in roles:
-        if "cached" in roles:
-            raise MeterSkipped(
-                "cached audio input, a token kind the pricing schema does not have yet"
-            )
+    modality = "text"
+    if "text" not in roles:
+        modality = "audio" if "audio" in roles else "image" if "image" in roles else "text"
+    if modality != "text":
         if not roles & {"input", "output"}:
-            raise MeterSkipped("audio meter naming neither input nor output")
-        return "audio_output" if "output" in roles else "audio_input"
+            raise MeterSkipped(f"{modality} meter naming neither input nor output")
+        cached = "cached_" if "cached" in roles else ""
+        direction = "output" if "output" in roles else "input"
+        return f"{cached}{modality}_{direction}"  # type: ignore[return-value]  # a TokenKind
     for role, kind in (("cached", "cached_input"), ("output", "output"), ("input", "input")):
         if role in roles:
             return kind  # type: ignore[return-value]  # the literals above are TokenKinds
@@ -238,6 +243,6 @@ def _family(model: list[str], audio: bool) -> str:
     if re.match(r"\d", model[0]):  # "4.1", "5.4 mini": GPT models written without "gpt"
         model = ["gpt", *model]
     name = "-".join(model)
-    if audio and "audio" not in model:
+    if audio and "audio" not in model and not _AUDIO_IS_MODALITY_IN & set(model):
         name += "-audio"
     return _FAMILY_FIXUPS.get(name, name)

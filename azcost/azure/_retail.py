@@ -38,6 +38,7 @@ _UNITS = {
     "1m tokens": Decimal(1),
 }
 _FIELD_OF: dict[str, str] = {k.name: k.rate_field for k in KINDS}
+_OUTPUT_SIDE = [k.rate_field for k in KINDS if k.side == "output" and not k.is_total]
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,7 @@ def _build_series(
                 fields["output_per_mtok"] = chosen
         else:
             fields[_FIELD_OF[kind]] = chosen
-    needed = ["input_per_mtok"] + ([] if target.kind == "embedding" else ["output_per_mtok"])
+    needed = ["input_per_mtok", *_output_needed(target, fields)]
     missing = [f for f in needed if f not in fields]
     where = series_region or ("" if dtype in _GLOBAL_TYPES else base_region)
     if missing and key in col.existing:
@@ -301,6 +302,16 @@ def _build_series(
         )
     n_rows = sum(len(qs) for qs in fields.values())
     return periods, n_rows
+
+
+def _output_needed(target: Target, fields: Mapping[str, object]) -> list[str]:
+    """Output rates a series needs: text output, or the audio/image output a model sells instead."""
+    if target.kind == "embedding":
+        return []
+    if "output_per_mtok" in fields:
+        return ["output_per_mtok"]
+    others = [f for f in _OUTPUT_SIDE if f in fields]
+    return others or ["output_per_mtok"]
 
 
 def _note(current: Mapping[str, _Quote], target: Target, region: str) -> str:

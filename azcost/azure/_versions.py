@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
-from ..pricing._schema import ModelEntry
+from ..pricing._schema import ModelEntry, ModelKind
 from ._meters import Meter, MeterSkipped
 
-__all__ = ["ModelKind", "Target", "resolve_meter"]
+__all__ = ["Target", "resolve_meter"]
 
 # context window of the versions whose meters name a context size instead of a version
 _CONTEXT_OF: dict[tuple[str, str], str] = {
@@ -44,9 +43,6 @@ def _context(name: str, entry: ModelEntry, family: str, context: str) -> str | N
     if entry.base == f"{family}-{context}":
         return context
     return _CONTEXT_OF.get((entry.base, entry.version))
-
-
-ModelKind = Literal["chat", "completion", "reasoning", "embedding", "audio"]
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,14 @@ from .._input import decode_text, read_bytes
 from .._paths import cache_dir
 from ..errors import InputFileError, PricingFileError
 from ._deployment_types import DeploymentType
-from ._kinds import RATE_FIELDS
+from ._kinds import KINDS, RATE_FIELDS
 from ._records import CompiledFile, ModelInfo, Period, SeriesInfo, SourceInfo
 from ._table import PricingTable
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from ._schema import PricingFile
+    from ._schema import PricePeriod, PricingFile
     from ._yaml import Positions
 
 __all__ = ["compile_file", "load_pricing", "shipped_pricing_paths", "validate_files"]
@@ -132,7 +132,7 @@ def _semantic_checks(f: PricingFile, path: str, positions: Positions) -> list[Pr
                         (*p, "source"),
                         f"unknown source {period.source!r}; known: {', '.join(sorted(f.sources))}",
                     )
-                if entry.kind != "embedding" and period.output_per_mtok is None:
+                if entry.kind != "embedding" and not _sells_output(period):
                     fail((*p, "output_per_mtok"), f"a {entry.kind} model needs an output rate")
         if (entry.default_deployment_type, None) not in seen:
             fail(
@@ -456,3 +456,8 @@ def validate_files(paths: Sequence[str | Path]) -> list[PricingFileError]:
         except PricingFileError as exc:
             problems.append(exc)
     return problems
+
+
+def _sells_output(period: PricePeriod) -> bool:
+    """A rate for some output kind: text, or audio or image for models that output only those."""
+    return any(getattr(period, k.rate_field) is not None for k in KINDS if k.side == "output")

@@ -26,6 +26,7 @@ from ._kinds import KINDS, RATE_FIELDS
 __all__ = [
     "DeploymentTypeField",
     "ModelEntry",
+    "ModelKind",
     "PricePeriod",
     "PriceSeries",
     "PricingFile",
@@ -55,6 +56,9 @@ def _price(value: Any) -> Any:
         raise ValueError(f"price must be a number, not the string {value!r}")
     return value
 
+
+ModelKind = Literal["chat", "completion", "reasoning", "embedding", "audio", "image"]
+"""What a model does: embeddings have no output rate; image models bill image tokens."""
 
 DeploymentTypeField = Annotated[DeploymentType, BeforeValidator(_deployment_type)]
 Price = Annotated[Decimal, BeforeValidator(_price), Field(ge=0, allow_inf_nan=False)]
@@ -197,7 +201,7 @@ class ModelEntry(BaseModel):
     """Azure's model name without version, as responses report it (``gpt-35-turbo``)."""
     version: VersionText = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
     """Azure's model version (``0301``, ``2024-08-06``, ``turbo-2024-04-09``)."""
-    kind: Literal["chat", "completion", "reasoning", "embedding", "audio"] = "chat"
+    kind: ModelKind = "chat"
     """What the model does; embeddings have no output rate."""
     display_name: str | None = None
     """A human name, for listings."""
