@@ -251,11 +251,12 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             run_id = uuid4()
         else:
             ended = self._ended
-            if run_id in ended:
-                return  # delivered twice: the handler is in a block and in the config
-            ended[run_id] = None
-            if len(ended) > _RECENT_ENDS:
-                del ended[next(iter(ended))]
+            with self._lock:
+                if run_id in ended:
+                    return  # delivered twice: the handler is in a block and in the config
+                ended[run_id] = None
+                if len(ended) > _RECENT_ENDS:
+                    del ended[next(iter(ended))]
         started = self._runs.pop(run_id, _NOT_STARTED)
         try:
             deliberate = self._account(response, run_id, started)
