@@ -326,6 +326,21 @@ def _json_number(kind: type[int] | type[Decimal]) -> Any:
     return parse
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
 def _refuse_constant(text: str) -> Any:
     raise _NumberRefused(text, f"{text} is not a number azcost accepts (finite numbers only)")
 
@@ -357,7 +372,7 @@ def loads_json(
     """Parse JSON strictly: decimals as :class:`~decimal.Decimal`, bounded depth and numbers.
 
     ``line`` is the file line ``text`` starts on (a JSONL record); errors name
-    file, line and column. ``NaN`` and ``Infinity`` are refused.
+    file, line and column. ``NaN``, ``Infinity`` and a key repeated in one object are refused.
     """
     name = os.fspath(path)
     first = 1 if line is None else line
@@ -371,6 +386,7 @@ def loads_json(
             parse_float=_PARSE_DECIMAL,
             parse_int=_PARSE_INT,
             parse_constant=_refuse_constant,
+            object_pairs_hook=_object,
         )
     except json.JSONDecodeError as exc:
         raise InputFileError(
@@ -378,6 +394,12 @@ def loads_json(
             path=name,
             line=exc.lineno + first - 1,
             column=exc.colno,
+        ) from None
+    except _DuplicateKey as exc:
+        key = json.dumps(exc.args[0])
+        offset = max(text.find(key, text.find(key) + 1), 0)
+        raise InputFileError(
+            f"duplicate key {exc.args[0]!r}", path=name, line=text.count("\n", 0, offset) + first
         ) from None
     except _NumberRefused as exc:
         offset = max(text.find(exc.text), 0)

@@ -22,6 +22,8 @@ from ledger_helpers import make_record
 
 from azcost.cli import build_parser, main
 
+pytestmark = pytest.mark.hostile
+
 DATA = Path(__file__).parent / "data"
 PAGE = DATA / "retail" / "page1.json"
 PRICING = DATA / "mini.yaml"
@@ -39,6 +41,7 @@ ROLES = {
     "old": "read",
     "new": "read",
     "url": "ledger",
+    "rejected": "write",
     "output": "write",
     "html": "write",
 }

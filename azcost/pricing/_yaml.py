@@ -198,6 +198,16 @@ def load_yaml(source: str | Path, text: str | None = None) -> tuple[Any, Positio
         line = mark.line + 1 if mark is not None else None
         problem = " ".join(p for p in (exc.context, exc.problem) if p) or "malformed YAML"
         raise PricingFileError(f"malformed YAML: {problem}", path=path, line=line) from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, ESC, ...)
+        at = min(max(exc.position, 0), len(text))
+        line = text.count("\n", 0, at) + 1
+        column = at - text.rfind("\n", 0, at)
+        raise PricingFileError(
+            f"character #x{exc.character:04x} is not allowed in YAML ({exc.reason}, "
+            f"column {column})",
+            path=path,
+            line=line,
+        ) from None
     except yaml.YAMLError as exc:
         raise PricingFileError(f"malformed YAML: {exc}", path=path) from exc
 
