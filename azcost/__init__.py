@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         get_cost_callback,
         get_openai_callback,
     )
+    from .embeddings import track
     from .invoice import ReconcileRow, Reconciliation, reconcile
     from .ledger import AuditRow, CallRecord, Ledger, audit
     from .pricing import (
@@ -86,6 +87,7 @@ __all__ = [
     "load_pricing",
     "reconcile",
     "shipped_pricing_paths",
+    "track",
 ]
 
 __getattr__, __dir__ = lazy_exports(
@@ -105,5 +107,6 @@ __getattr__, __dir__ = lazy_exports(
         **dict.fromkeys(("Reconciliation", "ReconcileRow", "reconcile"), ".invoice"),
         "load_pricing": ".pricing",
         "shipped_pricing_paths": ".pricing",
+        "track": ".embeddings",  # needs the openai extra
     },
 )

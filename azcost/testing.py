@@ -1,4 +1,4 @@
-"""Helpers for testing cost code offline: a fake Azure chat model.
+"""Helpers for testing cost code offline: a fake Azure chat model and embeddings.
 
 :class:`FakeAzureChatModel` answers like ``azcost.chat.AzureChatOpenAI`` talking to
 Azure, with no network: the versioned model name exactly once in
@@ -12,6 +12,9 @@ the exact cost to expect::
     with azcost.get_cost_callback() as cb:
         llm.invoke("hello")
     assert cb.total_cost == Decimal("0.000078")
+
+:class:`FakeAzureEmbeddings` is counted like ``azcost.embeddings.AzureOpenAIEmbeddings``:
+one request per ``chunk_size`` texts, one token per word.
 """
 
 from __future__ import annotations
@@ -23,15 +26,19 @@ from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
 )
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel, LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from .callback._identity import Client
+from .callback._scope import after_request, before_request
+from .callback._usage import Usage
 from .pricing._resolve import join_version
 
-__all__ = ["FakeAzureChatModel"]
+__all__ = ["FakeAzureChatModel", "FakeAzureEmbeddings"]
 
 
 class FakeAzureChatModel(BaseChatModel):
@@ -184,3 +191,47 @@ class FakeAzureChatModel(BaseChatModel):
             if run_manager is not None and chunk.text:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
+
+
+class FakeAzureEmbeddings(BaseModel, Embeddings):
+    """Offline embeddings whose requests the cost callback counts like Azure's, a token a word."""
+
+    deployment: str = "text-embedding-3-small"
+    """Azure deployment name."""
+    model: str = "text-embedding-3-small"
+    """Model name the service reports."""
+    model_version: str = ""
+    """Model version deployed (``1``); empty leaves it to the deployments map or the table."""
+    chunk_size: int = Field(default=2048, gt=0)
+    """Texts per request, as langchain-openai's ``chunk_size``."""
+    dimensions: int = Field(default=8, gt=0)
+    """Length of every vector."""
+
+    def _request(self, texts: list[str]) -> list[list[float]]:
+        handlers = before_request()
+        vectors = [
+            [float((len(text) + i) % 7) / 7 for i in range(self.dimensions)] for text in texts
+        ]
+        tokens = sum(len(text.split()) for text in texts)
+        client = Client(self.deployment, self.model_version or None, None, self.model)
+        after_request(handlers, Usage(True, tokens, 0, 0, {}, self.model), client)
+        return vectors
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text, one counted request per ``chunk_size`` texts."""
+        out: list[list[float]] = []
+        for i in range(0, len(texts), self.chunk_size):
+            out.extend(self._request(texts[i : i + self.chunk_size]))
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        """One vector, one counted request."""
+        return self._request([text])[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """As :meth:`embed_documents`, in the caller's context."""
+        return self.embed_documents(texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """As :meth:`embed_query`, in the caller's context."""
+        return self.embed_query(text)

@@ -1,8 +1,10 @@
-"""A local Azure-OpenAI-compatible chat-completions server for integration tests.
+"""A local Azure-OpenAI-compatible server for integration tests.
 
-It answers ``POST /openai/deployments/{deployment}/chat/completions?api-version=...``
-in Azure's wire format: the response ``model`` is what Azure reports (a base name
-like ``gpt-35-turbo`` or a versioned one like ``gpt-4o-2024-08-06``), with
+It answers ``POST /openai/deployments/{deployment}/{chat/completions,completions,embeddings}``
+(``?api-version=...``) and the v1 routes ``POST /openai/v1/{chat/completions,embeddings}``
+(deployment named by the body's ``model``) in Azure's wire format. Chat completions:
+the response ``model`` is what Azure reports (a base name like ``gpt-35-turbo`` or a
+versioned one like ``gpt-4o-2024-08-06``), with
 ``prompt_filter_results``, ``choices[].content_filter_results`` and ``usage``
 carrying cached and reasoning token details. Streaming is SSE like Azure's: a first
 chunk with empty ``model`` and ``choices`` carrying only ``prompt_filter_results``,
@@ -43,6 +45,8 @@ class DeploymentSpec:
     cached_tokens: int = 0
     reasoning_tokens: int = 0
     content: str = "Hello! How can I help you today?"
+    service_tier: str | None = None
+    """Tier echoed in responses and chunks (``priority``, ``flex``, ``default``), or None."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -63,18 +67,15 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlparse(self.path).path.strip("/").split("/")
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
-        if (
-            len(parts) != 5
-            or parts[:2] != ["openai", "deployments"]
-            or parts[3:]
-            != [
-                "chat",
-                "completions",
-            ]
-        ):
+        if parts[:2] == ["openai", "deployments"] and len(parts) >= 4:
+            deployment, operation = parts[2], "/".join(parts[3:])
+        elif parts[:2] == ["openai", "v1"] and len(parts) >= 3:
+            deployment, operation = str(body.get("model")), "/".join(parts[2:])
+        else:
+            deployment, operation = "", ""
+        if operation not in ("chat/completions", "completions", "embeddings"):
             self._json(404, {"error": {"code": "404", "message": "Resource not found"}})
             return
-        deployment = parts[2]
         spec = self.server.deployments.get(deployment)
         if spec is None:
             self._json(
@@ -89,11 +90,59 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with self.server.lock:
             self.server.requests.append((deployment, body))
-        if body.get("stream"):
+        if operation == "embeddings":
+            self._json(200, self._embeddings(spec, body))
+        elif operation == "completions":
+            self._legacy(spec, body)
+        elif body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             self._stream(spec, include_usage)
         else:
             self._json(200, self._completion(spec))
+
+    def _embeddings(self, spec: DeploymentSpec, body: dict[str, Any]) -> dict[str, Any]:
+        """One vector per input; usage counts a token per word (or per given token id)."""
+        inputs = body.get("input")
+        items = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        tokens = sum(len(i) if isinstance(i, list) else len(str(i).split()) for i in items)
+        data = [
+            {"object": "embedding", "index": n, "embedding": [float(len(str(i)) % 7), 1.0, n / 8]}
+            for n, i in enumerate(items)
+        ]
+        return {
+            "object": "list",
+            "data": data,
+            "model": spec.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+
+    def _legacy(self, spec: DeploymentSpec, body: dict[str, Any]) -> None:
+        """Legacy completions; a stream carries no usage, as Azure's does not."""
+        prompts = body.get("prompt")
+        n = len(prompts) if isinstance(prompts, list) else 1
+        choices = [
+            {"index": i, "text": spec.content, "finish_reason": "stop", "logprobs": None}
+            for i in range(n)
+        ]
+        head = {"id": "cmpl-test", "created": int(time.time()), "model": spec.model}
+        if not body.get("stream"):
+            usage = {
+                "prompt_tokens": spec.prompt_tokens * n,
+                "completion_tokens": spec.completion_tokens * n,
+                "total_tokens": (spec.prompt_tokens + spec.completion_tokens) * n,
+            }
+            self._json(
+                200, {**head, "object": "text_completion", "choices": choices, "usage": usage}
+            )
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for choice in choices:
+            data = {**head, "object": "text_completion", "choices": [choice]}
+            self.wfile.write(f"data: {json.dumps(data)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
 
     def _usage(self, spec: DeploymentSpec) -> dict[str, Any]:
         return {
@@ -111,6 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _completion(self, spec: DeploymentSpec) -> dict[str, Any]:
         return {
+            **self._tier(spec),
             "id": "chatcmpl-test",
             "object": "chat.completion",
             "created": int(time.time()),
@@ -129,6 +179,9 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": self._usage(spec),
         }
 
+    def _tier(self, spec: DeploymentSpec) -> dict[str, Any]:
+        return {} if spec.service_tier is None else {"service_tier": spec.service_tier}
+
     def _stream(self, spec: DeploymentSpec, include_usage: bool) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -143,6 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "created": created,
                 "model": spec.model,
                 "system_fingerprint": "fp_test",
+                **self._tier(spec),
                 **fields,
             }
             self.wfile.write(f"data: {json.dumps(data)}\n\n".encode())

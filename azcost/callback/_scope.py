@@ -9,21 +9,36 @@ ContextVars propagate.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar, Token
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from uuid import uuid4
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.tracers.context import register_configure_hook
 
+from ..errors import UnpricedCallWarning
 from ..pricing._table import PricingTable
 from ._deployments import DeploymentsSource
 from ._handler import CostCallbackHandler, LedgerLike, OnAssumed, OnUnknown
+from ._identity import Client
+from ._usage import Usage
 
-__all__ = ["CostCallbackScope", "get_cost_callback", "get_openai_callback"]
+__all__ = [
+    "CostCallbackScope",
+    "active_handlers",
+    "after_request",
+    "before_request",
+    "get_cost_callback",
+    "get_openai_callback",
+]
+
+logger = logging.getLogger("azcost")
 
 
 class _Fanout(BaseCallbackHandler):
@@ -160,10 +175,48 @@ def get_openai_callback() -> CostCallbackScope:
     return get_cost_callback()
 
 
-def _iter_active() -> Iterator[CostCallbackHandler]:
-    """The handlers active in this context, outermost first (for tests and debugging)."""
+def active_handlers() -> Iterator[CostCallbackHandler]:
+    """The handlers of the blocks active in this context, outermost first."""
     current = _active.get()
     if isinstance(current, _Fanout):
         yield from current.handlers
     elif isinstance(current, CostCallbackHandler):
         yield current
+
+
+def before_request(extra: Iterable[CostCallbackHandler] = ()) -> list[CostCallbackHandler]:
+    """The open handlers a request outside LangChain's callbacks (embeddings) is counted by:
+    those of the active blocks, then ``extra``. Refuses it when one is over its budget."""
+    handlers = list(active_handlers())
+    handlers.extend(h for h in extra if h not in handlers)
+    handlers = [h for h in handlers if not h.closed]
+    for h in handlers:
+        if h.budget is not None:
+            h.check_budget()
+    return handlers
+
+
+def after_request(handlers: Iterable[CostCallbackHandler], usage: Usage, client: Client) -> None:
+    """Count one finished request by each handler; accounting never breaks the request.
+
+    Raises the first deliberate error (``on_unknown``/``on_assumed="raise"``) after all
+    handlers counted it.
+    """
+    first: BaseException | None = None
+    for h in handlers:
+        run_id = uuid4()
+        try:
+            deliberate = h.count(usage, client, run_id)
+        except Exception as exc:
+            if h.strict:
+                raise
+            logger.warning("azcost: could not price request %s: %r", run_id, exc)
+            warnings.warn(
+                f"azcost could not price request {run_id}: {exc!r}",
+                UnpricedCallWarning,
+                stacklevel=3,
+            )
+            continue
+        first = first or deliberate
+    if first is not None:
+        raise first
