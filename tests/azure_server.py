@@ -47,6 +47,8 @@ class DeploymentSpec:
     content: str = "Hello! How can I help you today?"
     service_tier: str | None = None
     """Tier echoed in responses and chunks (``priority``, ``flex``, ``default``), or None."""
+    tool_call: str | None = None
+    """A tool to call (no arguments) when the request offers tools and no tool answered yet."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -98,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             self._stream(spec, include_usage)
         else:
-            self._json(200, self._completion(spec))
+            self._json(200, self._completion(spec, body))
 
     def _embeddings(self, spec: DeploymentSpec, body: dict[str, Any]) -> dict[str, Any]:
         """One vector per input; usage counts a token per word (or per given token id)."""
@@ -158,7 +160,19 @@ class _Handler(BaseHTTPRequestHandler):
             },
         }
 
-    def _completion(self, spec: DeploymentSpec) -> dict[str, Any]:
+    def _message(self, spec: DeploymentSpec, body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        messages = body.get("messages") or [{}]
+        if spec.tool_call and body.get("tools") and messages[-1].get("role") != "tool":
+            call = {
+                "id": f"call_{len(messages)}",
+                "type": "function",
+                "function": {"name": spec.tool_call, "arguments": "{}"},
+            }
+            return {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
+        return {"role": "assistant", "content": spec.content, "refusal": None}, "stop"
+
+    def _completion(self, spec: DeploymentSpec, body: dict[str, Any]) -> dict[str, Any]:
+        message, finish = self._message(spec, body)
         return {
             **self._tier(spec),
             "id": "chatcmpl-test",
@@ -170,9 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
             "choices": [
                 {
                     "index": 0,
-                    "finish_reason": "stop",
+                    "finish_reason": finish,
                     "logprobs": None,
-                    "message": {"role": "assistant", "content": spec.content, "refusal": None},
+                    "message": message,
                     "content_filter_results": _FILTER_OK,
                 }
             ],

@@ -133,7 +133,10 @@ def test_on_llm_end_no_cost_invalid_model(table: azcost.PricingTable, model_name
 
 
 def test_on_retry_works(table: azcost.PricingTable) -> None:
-    _handler(table).on_retry(RuntimeError("retry"), run_id=uuid.uuid4())
+    from tenacity import RetryCallState  # what LangChain passes (their test passes a mock)
+
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    _handler(table).on_retry(state, run_id=uuid.uuid4())
 
 
 def test_a_run_id_without_a_start_event_is_counted(table: azcost.PricingTable) -> None:

@@ -24,7 +24,7 @@ def _chat(
     meta: dict[str, Any] | None = None,
     llm_output: dict[str, Any] | None = None,
 ) -> LLMResult:
-    message = AIMessage("ok", usage_metadata=usage, response_metadata=meta or {})  # type: ignore[arg-type]
+    message = AIMessage("ok", usage_metadata=usage, response_metadata=meta or {})
     return LLMResult(generations=[[ChatGeneration(message=message)]], llm_output=llm_output)
 
 
