@@ -7,6 +7,7 @@ these models, so the file format has exactly one definition.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -66,13 +67,19 @@ Price = Annotated[Decimal, BeforeValidator(_price), Field(ge=0, allow_inf_nan=Fa
 _STRICT = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
-def _date(value: Any) -> Any:
-    if isinstance(value, str):
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
+def _date(value: Any) -> dt.date:
+    """An ISO date ``YYYY-MM-DD`` only: never a number (Unix time), a datetime, ``20240613``."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.match(value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}") from None
-    return value
+            raise ValueError("not a calendar date (YYYY-MM-DD)") from None
+    raise ValueError("expected an ISO date YYYY-MM-DD")
 
 
 Date = Annotated[dt.date, BeforeValidator(_date)]

@@ -28,7 +28,15 @@ from ..errors import InputFileError, PricingFileError
 from ._deployment_types import deployment_type_order
 from ._kinds import RATE_FIELDS
 from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
-from ._yaml import as_pricing_error, load_yaml
+from ._yaml import (
+    DECIMAL_RE,
+    FALSE_WORDS,
+    INT_RE,
+    NULL_WORDS,
+    TRUE_WORDS,
+    as_pricing_error,
+    load_yaml,
+)
 
 __all__ = [
     "TableDoc",
@@ -38,38 +46,12 @@ __all__ = [
     "write_atomic",
 ]
 
-_SAFE_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=/:@\-]*\Z")
-_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
-_NUMBER = re.compile(
-    r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?\Z|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+\Z"
-)
-_NOT_STRINGS = {
-    "~",
-    "null",
-    "Null",
-    "NULL",
-    "true",
-    "True",
-    "TRUE",
-    "false",
-    "False",
-    "FALSE",
-    # YAML 1.1 booleans: azcost reads them as text, other YAML readers would not
-    "yes",
-    "Yes",
-    "YES",
-    "no",
-    "No",
-    "NO",
-    "on",
-    "On",
-    "ON",
-    "off",
-    "Off",
-    "OFF",
-    "y",
-    "n",
-}
+_SAFE_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=/:@\-]*(?<!:)\Z")  # "x:" would be a key
+# Text that a YAML reader would not read as text: azcost's own words (see _yaml), and
+# YAML 1.1's booleans, which azcost reads as text but other YAML readers would not.
+_NOT_STRINGS = (NULL_WORDS | TRUE_WORDS | FALSE_WORDS) - {""} | {
+    "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "n",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -126,15 +108,23 @@ def _plain_or_quoted(text: str, *, int_ok: bool = False) -> str:
     if (
         _SAFE_PLAIN.match(text)
         and text not in _NOT_STRINGS
-        and not _NUMBER.match(text)
-        and (not _INT.match(text) or (int_ok and str(int(text)) == text))
+        and not DECIMAL_RE.match(text)
+        and (not INT_RE.match(text) or (int_ok and str(int(text)) == text))
     ):
         return text
     return _quoted(text)
 
 
+# characters YAML does not allow in a document, and its line breaks beyond \n (NEL, LS,
+# PS, which a quoted scalar would fold): written as \u escapes
+_NOT_YAML_PRINTABLE = re.compile(
+    "[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+
 def _quoted(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _NOT_YAML_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 def _number(value: Decimal) -> str:

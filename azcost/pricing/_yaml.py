@@ -39,20 +39,37 @@ try:  # pragma: no cover - depends on how PyYAML was built
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-__all__ = ["Positions", "as_pricing_error", "line_for", "load_yaml"]
+__all__ = [
+    "DECIMAL_RE",
+    "FALSE_WORDS",
+    "INT_RE",
+    "NULL_WORDS",
+    "TRUE_WORDS",
+    "Positions",
+    "as_pricing_error",
+    "line_for",
+    "load_yaml",
+]
 
 #: path of keys and indexes -> 1-based line number
 Positions = dict[tuple[str | int, ...], int]
 
 MAX_NODES = 200_000
 
-_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
-_DECIMAL = re.compile(
+# The plain scalars that are not text: the reader reads them so, the writer quotes text
+# that would match them.
+INT_RE = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)\Z")
+"""A plain integer (``0301`` is not one: it stays text)."""
+DECIMAL_RE = re.compile(
     r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?\Z|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+\Z"
 )
-_NULL = {"", "~", "null", "Null", "NULL"}
-_TRUE = {"true", "True", "TRUE"}
-_FALSE = {"false", "False", "FALSE"}
+"""A plain decimal number (read as :class:`~decimal.Decimal`)."""
+NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})
+"""Plain scalars read as null."""
+TRUE_WORDS = frozenset({"true", "True", "TRUE"})
+"""Plain scalars read as true."""
+FALSE_WORDS = frozenset({"false", "False", "FALSE"})
+"""Plain scalars read as false."""
 
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
@@ -167,14 +184,14 @@ class _Builder:
             raise self.fail(event, f"tag {tag!r} is not allowed")
         if event.style:  # quoted or block: a string
             return text
-        if text in _NULL:
+        if text in NULL_WORDS:
             return None
-        if text in _TRUE:
+        if text in TRUE_WORDS:
             return True
-        if text in _FALSE:
+        if text in FALSE_WORDS:
             return False
-        is_int = _INT.match(text) is not None
-        if is_int or _DECIMAL.match(text):
+        is_int = INT_RE.match(text) is not None
+        if is_int or DECIMAL_RE.match(text):
             problem = number_problem(text)
             if problem is not None:
                 raise self.fail(event, problem)
