@@ -21,7 +21,7 @@ from ._money import money_str
 from ._records import Period
 from ._resolve import Resolution
 
-__all__ = ["EXACT", "NO_DETAILS", "Cost", "Rates", "check_tokens", "priced_total"]
+__all__ = ["EXACT", "NO_DETAILS", "Cost", "Rates", "priced_total"]
 
 EXACT = decimal.Context(
     prec=decimal.MAX_PREC,
@@ -32,7 +32,7 @@ EXACT = decimal.Context(
 """Exact decimal arithmetic: a result that would need rounding raises instead."""
 
 _mul = EXACT.multiply
-_add = EXACT.add
+_fma = EXACT.fma
 _PER_TOKEN = -6  # rates are per 1M tokens: scaleb(-6) is exact
 _ZERO = Decimal(0)
 _INPUT = next(i for i, k in enumerate(KINDS) if k.name == "input")
@@ -100,40 +100,6 @@ class Rates:
         return f"<Rates {self.model} {where} from {self.period.effective_from}>"
 
 
-def check_tokens(input_tokens: int, output_tokens: int, reasoning: int, details: Any) -> None:
-    """Refuse counts that are not non-negative ints, or parts that exceed their total."""
-    parts = [0, 0]  # tokens of the input parts, of the output parts
-    for name, value in details.items():
-        i = _PART_INDEX.get(name)
-        if i is None:
-            known = ", ".join(KIND_OF_TOKEN_FIELD)
-            raise InvalidUsageError(f"unknown token kind {name!r}; known: {known}")
-        if type(value) is not int or value < 0:
-            raise InvalidUsageError(f"{name} must be a non-negative int, got {value!r}")
-        parts[_ON_INPUT[i]] += value
-    for name, value in (
-        ("input_tokens", input_tokens),
-        ("output_tokens", output_tokens),
-        ("reasoning_tokens", reasoning),
-    ):
-        if type(value) is not int or value < 0:
-            raise InvalidUsageError(f"{name} must be a non-negative int, got {value!r}")
-    for side, total in (("output", output_tokens), ("input", input_tokens)):
-        if parts[side == "input"] > total:
-            listed = " + ".join(
-                f"{f} ({n})" for f, n in details.items() if KIND_OF_TOKEN_FIELD[f].side == side
-            )
-            raise InvalidUsageError(
-                f"{listed} exceed {side}_tokens ({total}); {side}_tokens counts every "
-                f"{side} token, these parts included"
-            )
-    if reasoning > output_tokens:
-        raise InvalidUsageError(
-            f"reasoning_tokens ({reasoning}) exceed output_tokens ({output_tokens}); "
-            "output_tokens includes them"
-        )
-
-
 def _billed(input_tokens: int, output_tokens: int, details: Mapping[str, int]) -> list[int]:
     """Tokens billed per kind, in :data:`KINDS` order: the totals less their parts."""
     counts = [0] * len(KINDS)
@@ -156,29 +122,66 @@ def _unsold(rates: Rates, kind: TokenKind, n: int) -> NoPriceError:
     )
 
 
+def _check_total(name: str, value: Any) -> None:
+    if type(value) is not int or value < 0:
+        raise InvalidUsageError(f"{name} must be a non-negative int, got {value!r}")
+
+
+def _exceeded(side: str, total: int, details: Mapping[str, int]) -> InvalidUsageError:
+    listed = " + ".join(
+        f"{f} ({n})" for f, n in details.items() if KIND_OF_TOKEN_FIELD[f].side == side
+    )
+    return InvalidUsageError(
+        f"{listed} exceed {side}_tokens ({total}); {side}_tokens counts every "
+        f"{side} token, these parts included"
+    )
+
+
 def priced_total(
-    rates: Rates, input_tokens: int, output_tokens: int, details: Mapping[str, int]
+    rates: Rates, input_tokens: int, output_tokens: int, reasoning: int, details: Any
 ) -> Decimal:
-    """Exact total of a checked call; a kind with tokens but no rate raises NoPriceError."""
+    """Check the counts and price them exactly, each kind at its own rate.
+
+    Counts that are not non-negative ints, an unknown kind or parts exceeding their total
+    raise InvalidUsageError; a kind with tokens but no rate in force raises NoPriceError.
+    """
+    _check_total("input_tokens", input_tokens)
+    _check_total("output_tokens", output_tokens)
+    _check_total("reasoning_tokens", reasoning)
     total = _ZERO
     per_token = rates.per_token
+    rest = [output_tokens, input_tokens]  # what the parts leave of each total
+    unsold: NoPriceError | None = None
     for name, n in details.items():
+        i = _PART_INDEX.get(name)
+        if i is None:
+            known = ", ".join(KIND_OF_TOKEN_FIELD)
+            raise InvalidUsageError(f"unknown token kind {name!r}; known: {known}")
+        _check_total(name, n)
         if n:
-            i = _INDEX_OF_FIELD[name]
+            rest[_ON_INPUT[i]] -= n
             rate = per_token[i]
             if rate is None:
-                raise _unsold(rates, KINDS[i], n)
-            total = _add(total, _mul(n, rate))
-            if _ON_INPUT[i]:
-                input_tokens -= n
+                unsold = unsold or _unsold(rates, KINDS[i], n)
             else:
-                output_tokens -= n
-    if input_tokens:
-        total = _add(total, _mul(input_tokens, rates.input))
-    if output_tokens:
+                total = _fma(n, rate, total)
+    if rest[1] < 0:
+        raise _exceeded("input", input_tokens, details)
+    if rest[0] < 0:
+        raise _exceeded("output", output_tokens, details)
+    if reasoning > output_tokens:
+        raise InvalidUsageError(
+            f"reasoning_tokens ({reasoning}) exceed output_tokens ({output_tokens}); "
+            "output_tokens includes them"
+        )
+    if unsold is not None:
+        raise unsold
+    if rest[1]:
+        total = _fma(rest[1], rates.input, total)
+    if rest[0]:
         if rates.output is None:
-            raise _unsold(rates, KINDS[_OUTPUT], output_tokens)
-        total = _add(total, _mul(output_tokens, rates.output))
+            raise _unsold(rates, KINDS[_OUTPUT], rest[0])
+        total = _fma(rest[0], rates.output, total)
     return total
 
 

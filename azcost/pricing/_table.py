@@ -11,12 +11,11 @@ import bisect
 import datetime as dt
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from types import MappingProxyType
 
 from ..errors import NoPriceError
-from ._cost import EXACT, NO_DETAILS, Cost, Rates, check_tokens, priced_total
+from ._cost import EXACT, NO_DETAILS, Cost, Rates, priced_total
 from ._deployment_types import DeploymentType, deployment_type_order, parse_deployment_type
-from ._kinds import KIND_OF_TOKEN_FIELD, RATE_FIELDS
+from ._kinds import RATE_FIELDS
 from ._records import CompiledFile, ModelInfo, Period, SeriesInfo, SourceInfo
 from ._resolve import NameIndex, Resolution
 
@@ -33,9 +32,8 @@ __all__ = [
 ]
 
 _FAR_FUTURE = float("inf")
-_known_parts = frozenset(KIND_OF_TOKEN_FIELD).issuperset
 _mul = EXACT.multiply
-_add = EXACT.add
+_fma = EXACT.fma
 
 
 def _epoch(day: dt.date) -> float:
@@ -222,14 +220,12 @@ class PricingTable:
             or type(output_tokens) is not int
             or input_tokens < 0
             or output_tokens < 0
-            # parts that are all zero (and known) leave the common input/output call
-            or (details and (any(details.values()) or not _known_parts(details)))
+            or (details and any(details.values()))  # parts that are all 0 change nothing
         ):
-            check_tokens(input_tokens, output_tokens, reasoning_tokens, details)
-            total = priced_total(rates, input_tokens, output_tokens, details)
-            parts = MappingProxyType(details) if details else NO_DETAILS
+            total = priced_total(rates, input_tokens, output_tokens, reasoning_tokens, details)
+            parts = details or NO_DETAILS
         else:
-            total = _add(_mul(input_tokens, rates.input), _mul(output_tokens, out_rate))
+            total = _fma(input_tokens, rates.input, _mul(output_tokens, out_rate))
             parts = NO_DETAILS
         result = Cost.__new__(Cost)
         result.total = total
