@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import azcost
@@ -129,6 +129,7 @@ def test_cost_reports_table_version_period_and_source(mini: azcost.PricingTable)
     assert cost.resolution.assumed
 
 
+@settings(deadline=None)  # each example loads a table: slow on a busy machine
 @given(i=TOKENS, c=TOKENS, o=TOKENS)
 def test_cost_is_exact_decimal_arithmetic(i: int, c: int, o: int) -> None:
     table = azcost.load_pricing(_MINI)
@@ -140,6 +141,7 @@ def test_cost_is_exact_decimal_arithmetic(i: int, c: int, o: int) -> None:
     assert cost.total == expected
 
 
+@settings(deadline=None)  # each example loads a table: slow on a busy machine
 @given(i1=TOKENS, o1=TOKENS, i2=TOKENS, o2=TOKENS, k=st.integers(min_value=0, max_value=1000))
 def test_cost_is_linear_in_token_counts(i1: int, o1: int, i2: int, o2: int, k: int) -> None:
     table = azcost.load_pricing(_MINI)

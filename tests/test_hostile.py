@@ -40,7 +40,6 @@ GOOD_PAGE = Path(__file__).parent / "data" / "retail" / "page1.json"
 
 _RECORDS = "ledger records validated at the boundary (issue 12 item 2, helper ledger)"
 PENDING = {
-    "pricing/date-unix-integer.yaml": "ISO dates only (issue 12 item 5, helper kinds)",
     **{
         f"ledger/{n}.jsonl": _RECORDS
         for n in [

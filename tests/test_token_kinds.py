@@ -179,7 +179,7 @@ def _table_with(rates: list[Decimal | None]) -> azcost.PricingTable:
     )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     counts=st.lists(_HUGE, min_size=len(KINDS), max_size=len(KINDS)),
     rates=st.lists(_RATES, min_size=len(KINDS), max_size=len(KINDS)),
