@@ -293,3 +293,20 @@ def test_region_with_its_own_price_gets_a_series_from_its_date(
     assert [(p.effective_from, p.input_per_mtok) for p in series.periods] == [
         (dt.date(2026, 12, 1), Decimal("3"))
     ]
+
+
+def test_region_series_sharing_a_price_history_are_written_once_and_read_back(
+    shipped: Path,
+) -> None:
+    text = shipped.read_text(encoding="utf-8")
+    assert "periods: &p1\n" in text
+    assert "periods: *p1\n" in text
+    table = read_table(shipped)
+    assert dump_table(table.file, table.header) == text
+    apac = [
+        s
+        for s in table.file.models["gpt-5.1-2025-11-13"].prices
+        if s.deployment_type.value == "data-zone" and s.region in ("japanwest", "koreacentral")
+    ]
+    assert len(apac) == 2
+    assert apac[0].periods == apac[1].periods

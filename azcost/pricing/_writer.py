@@ -158,7 +158,24 @@ def _period_lines(p: PricePeriod) -> list[str]:
     return lines
 
 
-def _model_lines(name: str, m: ModelEntry) -> list[str]:
+def _periods_block(series: PriceSeries) -> str:
+    periods = sorted(series.periods, key=lambda p: p.effective_from)
+    return "\n".join(line for p in periods for line in _period_lines(p))
+
+
+def _shared_blocks(f: PricingFile) -> dict[str, str]:
+    """Anchor name per price history that several region series share, in file order."""
+    counts: dict[str, int] = {}
+    for entry in f.models.values():
+        for series in entry.prices:
+            if series.region is not None:
+                block = _periods_block(series)
+                counts[block] = counts.get(block, 0) + 1
+    shared = [block for block, n in counts.items() if n > 1]
+    return {block: f"p{i}" for i, block in enumerate(shared, 1)}
+
+
+def _model_lines(name: str, m: ModelEntry, anchors: dict[str, str], written: set[str]) -> list[str]:
     lines = [f"  {_plain_or_quoted(name)}:"]
     lines.append(f"    base: {_plain_or_quoted(m.base)}")
     lines.append(f"    version: {_plain_or_quoted(m.version, int_ok=True)}")
@@ -179,9 +196,17 @@ def _model_lines(name: str, m: ModelEntry) -> list[str]:
         lines.append(f"      - deployment_type: {series.deployment_type.value}")
         if series.region is not None:
             lines.append(f"        region: {series.region}")
-        lines.append("        periods:")
-        for period in sorted(series.periods, key=lambda p: p.effective_from):
-            lines.extend(_period_lines(period))
+        block = _periods_block(series)
+        anchor = anchors.get(block) if series.region is not None else None
+        if anchor is None:
+            lines.append("        periods:")
+        elif anchor in written:
+            lines.append(f"        periods: *{anchor}")
+            continue
+        else:
+            lines.append(f"        periods: &{anchor}")
+            written.add(anchor)
+        lines.append(block)
     return lines
 
 
@@ -206,8 +231,10 @@ def dump_table(f: PricingFile, header: str = "") -> str:
         lines.append("models: {}")
     else:
         lines.append("models:")
+        # region series with the same price history are written once and referred to
+        anchors, written = _shared_blocks(f), set[str]()
         for name, entry in f.models.items():
-            lines.extend(_model_lines(name, entry))
+            lines.extend(_model_lines(name, entry, anchors, written))
     return "\n".join(lines) + "\n"
 
 
