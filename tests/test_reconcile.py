@@ -409,7 +409,7 @@ def test_gzip_export_is_streamed_not_loaded(tmp_path: Path) -> None:
 
     path = ce.ea(tmp_path / "ea.csv.gz", gpt4o_day(NOV2, 1), gz=True)
     assert gzip.decompress(path.read_bytes()).startswith(b"\xef\xbb\xbfCostInBillingCurrency")
-    layout, rows = iter_export(path)
-    assert layout.name == "EA/pay-as-you-go cost details"
-    line, fields = next(rows)
-    assert (line, fields[1]) == (2, IN)
+    rows = iter_export(path)
+    assert rows.layout.name == "EA/pay-as-you-go cost details"
+    fields = next(iter(rows))
+    assert (rows.line, fields[1]) == (2, IN)

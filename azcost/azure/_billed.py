@@ -182,7 +182,7 @@ class _Reader:
         self.meters: dict[str, tuple[str, str, str] | str] = {}
         self.units: dict[str, Decimal | None] = {}
         self.days: dict[str, str | None] = {}
-        self.services: dict[str, bool] = {}
+        self.services: dict[tuple[str, ...], bool] = {}
         self.accounts: dict[str, str] = {}
 
     def meter(self, name: str) -> tuple[str, str, str] | str:
@@ -199,59 +199,73 @@ class _Reader:
             self.meters[name] = found
         return found
 
-    def is_openai(self, service: str, resource: str) -> bool:
-        key = service or resource
+    def is_openai(self, fields: tuple[str, ...]) -> bool:
+        """Whether a row's service columns (else its resource provider) name Azure OpenAI."""
+        key = fields[7:] or (fields[6],)
         found = self.services.get(key)
         if found is None:
-            text = key.lower()
-            found = "openai" in text if service else "microsoft.cognitiveservices" in text
+            if fields[7:]:
+                found = any("openai" in v.lower() for v in key)
+            else:
+                found = "microsoft.cognitiveservices" in fields[6].lower()
             self.services[key] = found
         return found
 
+    def day(self, text: str) -> str | None:
+        found = self.days.get(text, "")
+        if found == "":
+            found = self.days[text] = _parse_day(text)
+        return found
+
     def read(self, usage: BilledUsage, path: str) -> None:
-        layout, rows = iter_export(path)
+        """Add the rows of one export to ``usage``."""
+        rows = iter_export(path)
         n = 0
         groups = usage.groups
-        for line, (date_t, meter, qty_t, unit_t, cost_t, cur, res, service) in rows:
+        currency = self.currency
+        since, until, resource = self.since, self.until, self.resource
+        meters, units, accounts = self.meters, self.units, self.accounts
+        for f in rows:
             n += 1
-            cost = _number(cost_t)
-            if cost is None:
-                usage.unread(path, line, f"cost {cost_t!r} is not a number")
+            try:
+                cost = Decimal(f[4])
+            except InvalidOperation:
+                cost = Decimal("NaN")
+            if not cost.is_finite():
+                usage.unread(path, rows.line, f"cost {f[4]!r} is not a number")
                 continue
-            if cur != self.currency:
-                self._currency(usage, cur, path, line)
-            day = self.days.get(date_t, "")
-            if day == "":
-                day = self.days[date_t] = _parse_day(date_t)
+            if f[5] != currency:
+                self._currency(f[5], path, rows.line)
+            day = self.day(f[0])
             if day is None:
-                usage.unread(path, line, f"date {date_t!r} is neither MM/DD/YYYY nor ISO 8601")
+                usage.unread(path, rows.line, f"date {f[0]!r} is neither MM/DD/YYYY nor ISO 8601")
                 continue
-            if (self.since and day < self.since) or (self.until and day > self.until):
-                usage.exclude(OUTSIDE_PERIOD, cost, meter)
+            if (since and day < since) or (until and day > until):
+                usage.exclude(OUTSIDE_PERIOD, cost, f[1])
                 continue
-            if self.resource is not None:
-                account = self.accounts.get(res)
+            if resource is not None:
+                account = accounts.get(f[6])
                 if account is None:
-                    account = self.accounts[res] = account_of(res)
-                if account != self.resource:
-                    usage.exclude(OTHER_RESOURCE, cost, meter)
+                    account = accounts[f[6]] = account_of(f[6])
+                if account != resource:
+                    usage.exclude(OTHER_RESOURCE, cost, f[1])
                     continue
-            if not self.is_openai(service, res):
-                usage.exclude(OTHER_SERVICES, cost, meter)
+            if not self.is_openai(f):
+                usage.exclude(OTHER_SERVICES, cost, f[1])
                 continue
-            kept = self.meter(meter)
-            if isinstance(kept, str):
-                usage.exclude(kept, cost, meter)
+            kept = meters.get(f[1]) or self.meter(f[1])
+            if isinstance(kept, str):  # the reason it is not a token meter
+                usage.exclude(kept, cost, f[1])
                 continue
-            per = self.units.get(unit_t, 0)
+            per = units.get(f[3], 0)
             if per == 0:
-                per = self.units[unit_t] = unit_tokens(unit_t)
+                per = units[f[3]] = unit_tokens(f[3])
             if per is None:
-                usage.unread(path, line, f"unit of measure {unit_t!r} is not a number of tokens")
+                usage.unread(path, rows.line, f"unit of measure {f[3]!r} is not a number of tokens")
                 continue
-            qty = _number(qty_t)
+            qty = _number(f[2])
             if qty is None:
-                usage.unread(path, line, f"quantity {qty_t!r} is not a number")
+                usage.unread(path, rows.line, f"quantity {f[2]!r} is not a number")
                 continue
             key = (day, *kept)
             sums = groups.get(key)
@@ -260,9 +274,9 @@ class _Reader:
             else:
                 sums[0] += qty * per
                 sums[1] += cost
-        usage.files.append((path, layout.name, n))
+        usage.files.append((path, rows.layout.name, n))
 
-    def _currency(self, usage: BilledUsage, cur: str, path: str, line: int) -> None:
+    def _currency(self, cur: str, path: str, line: int) -> None:
         raise CurrencyMismatchError(
             f"{path}:{line}: billed in {cur or '(no currency)'!r}, but the ledger and pricing "
             f"table are in {self.currency}: amounts in different currencies are not compared"

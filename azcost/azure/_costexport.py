@@ -31,7 +31,7 @@ from typing import Any
 from .._input import open_binary
 from ..errors import InputFileError
 
-__all__ = ["FIELDS", "Layout", "detect_layout", "iter_export"]
+__all__ = ["FIELDS", "ExportRows", "Layout", "detect_layout", "iter_export"]
 
 FIELDS = ("date", "meter", "quantity", "unit", "cost", "currency", "resource", "service")
 """The fields of a row, in the order :func:`iter_export` yields them."""
@@ -104,55 +104,58 @@ def detect_layout(header: Sequence[str], path: str) -> Layout:
     return Layout(name, tuple(found), tuple(positions), service)
 
 
-Row = tuple[int, tuple[str, ...]]
-"""(line, field values in :data:`FIELDS` order; absent fields are '')."""
+class ExportRows:
+    """The rows of one export, as field tuples; ``line`` is the line of the last one yielded.
+
+    Each tuple holds date, meter, quantity, unit, cost, currency and resource (``''`` when
+    the file has no such column), then the values of the service columns.
+    """
+
+    def __init__(self, layout: Layout, rows: Iterator[tuple[str, ...]], line: Any) -> None:
+        self.layout = layout
+        """The file's layout."""
+        self._rows = rows
+        self._line = line
+
+    def __iter__(self) -> Iterator[tuple[str, ...]]:
+        return self._rows
+
+    @property
+    def line(self) -> int:
+        """Line number (1 is the header) of the row last yielded."""
+        value: int = self._line()
+        return value
 
 
-def iter_export(path: str | Path) -> tuple[Layout, Iterator[Row]]:
-    """The file's layout and an iterator of its rows; errors name the file and line."""
+def iter_export(path: str | Path) -> ExportRows:
+    """The rows of a cost export, streamed; errors name the file and line."""
     name = os.fspath(path)
     if name.lower().endswith(".parquet"):
         return _iter_parquet(name)
     return _iter_csv(name)
 
 
-def _getter(layout: Layout, width: int) -> Any:
-    """A function from a raw row of ``width`` values to the field values in :data:`FIELDS` order."""
+def _picker(layout: Layout, width: int) -> tuple[Any, bool]:
+    """itemgetter of the fields (absent ones index a padded ''), and whether to pad."""
     absent = any(i < 0 for i in layout.positions)
-    cols = [i if i >= 0 else width for i in layout.positions]  # absent: a padded ''
-    pick = itemgetter(*cols, *layout.service)
-    n = len(cols)
-    n_service = len(layout.service)
-
-    def get(row: list[str]) -> tuple[str, ...]:
-        values: tuple[str, ...] = pick([*row, ""] if absent else row)
-        if n_service == 1:
-            return values
-        if n_service == 0:
-            return (*values, "")
-        return (*values[:n], " ".join(values[n:]))
-
-    return get
+    cols = [i if i >= 0 else width for i in layout.positions]
+    return itemgetter(*cols, *layout.service), absent
 
 
-def _iter_csv(path: str) -> tuple[Layout, Iterator[Row]]:
+def _iter_csv(path: str) -> ExportRows:
     stream = io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", errors="strict", newline="")
     csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
     reader = csv.reader(stream)
     try:
         header = _next_row(reader, path)
-    except BaseException:
-        stream.close()
-        raise
-    if header is None:
-        stream.close()
-        raise InputFileError("empty file: not a cost details export", path=path, line=1)
-    try:
+        if header is None:
+            raise InputFileError("empty file: not a cost details export", path=path, line=1)
         layout = detect_layout(header, path)
     except BaseException:
         stream.close()
         raise
-    return layout, _csv_rows(stream, reader, layout, len(header), path)
+    rows = _csv_rows(stream, reader, layout, len(header), path)
+    return ExportRows(layout, rows, lambda: reader.line_num)
 
 
 def _next_row(reader: Any, path: str) -> list[str] | None:
@@ -186,26 +189,25 @@ def _broken(path: str, line: int, exc: BaseException) -> InputFileError:
 
 def _csv_rows(
     stream: io.TextIOWrapper, reader: Any, layout: Layout, width: int, path: str
-) -> Iterator[Row]:
-    get = _getter(layout, width)
+) -> Iterator[tuple[str, ...]]:
+    pick, pad = _picker(layout, width)
     try:
-        while True:
-            row = _next_row(reader, path)
-            if row is None:
-                return
+        for row in reader:
             if len(row) == width:
-                yield reader.line_num, get(row)
+                yield pick([*row, ""]) if pad else pick(row)
             elif row:  # a blank line is no row
                 raise InputFileError(
                     f"{len(row)} fields where the header has {width}",
                     path=path,
                     line=reader.line_num,
                 )
+    except (csv.Error, InputFileError, UnicodeDecodeError, EOFError, OSError, zlib.error) as exc:
+        raise _broken(path, reader.line_num + 1, exc) from None
     finally:
         stream.close()
 
 
-def _iter_parquet(path: str) -> tuple[Layout, Iterator[Row]]:
+def _iter_parquet(path: str) -> ExportRows:
     try:  # optional dependency: pip install 'azcost[parquet]'
         import pyarrow.parquet as pq
     except ImportError:
@@ -219,14 +221,14 @@ def _iter_parquet(path: str) -> tuple[Layout, Iterator[Row]]:
         raise InputFileError(f"not a readable Parquet file: {exc}", path=path) from None
     header = list(pf.schema_arrow.names)
     layout = detect_layout(header, path)
-    used = sorted({i for i in (*layout.positions, *layout.service) if i >= 0})
-    return layout, _parquet_rows(pf, layout, header, used, path)
+    line = [1]
+    return ExportRows(layout, _parquet_rows(pf, layout, header, path, line), lambda: line[0])
 
 
 def _parquet_rows(
-    pf: Any, layout: Layout, header: list[str], used: list[int], path: str
-) -> Iterator[Row]:
-    names = [header[i] for i in used]
+    pf: Any, layout: Layout, header: list[str], path: str, line: list[int]
+) -> Iterator[tuple[str, ...]]:
+    used = sorted({i for i in (*layout.positions, *layout.service) if i >= 0})
     slot = {col: k for k, col in enumerate(used)}
     sub = Layout(
         layout.name,
@@ -234,19 +236,21 @@ def _parquet_rows(
         tuple(slot.get(i, -1) for i in layout.positions),
         tuple(slot[i] for i in layout.service),
     )
-    get = _getter(sub, len(used))
-    line = 1
+    pick, pad = _picker(sub, len(used))
+    names = [header[i] for i in used]
     try:
         for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=names):
             columns = [[_text(v) for v in batch.column(k).to_pylist()] for k in range(len(names))]
+            if pad:
+                columns.append([""] * batch.num_rows)
             for values in zip(*columns, strict=True):
-                line += 1
-                yield line, get(list(values))
+                line[0] += 1
+                yield pick(values)
     except InputFileError:
         raise
     except Exception as exc:  # a damaged row group
         raise InputFileError(
-            f"cannot read Parquet row group: {exc}", path=path, line=line
+            f"cannot read Parquet row group: {exc}", path=path, line=line[0]
         ) from None
 
 

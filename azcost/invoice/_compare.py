@@ -22,7 +22,8 @@ from ..ledger._metered import recorded_usage
 
 if TYPE_CHECKING:
     from ..ledger._writer import Ledger
-    from ..pricing._table import PricingTable, Rates
+    from ..pricing._cost import Rates
+    from ..pricing._table import PricingTable
 
 __all__ = ["STATUSES", "ReconcileRow", "Reconciliation", "Status", "reconcile"]
 
@@ -113,8 +114,7 @@ class Reconciliation:
 def _rate(rates: Rates, kind: str) -> Decimal | None:
     if kind == "flat":
         return rates.input if rates.input == rates.output else None
-    value: Decimal | None = getattr(rates, kind, None)
-    return value
+    return rates.of(kind)
 
 
 def _expected(

@@ -1,14 +1,16 @@
 """Recorded usage in the units Azure meters: per UTC day, model, deployment type, token kind.
 
-Azure bills uncached input apart from cached input, and text apart from audio, so
-the recorded tokens are regrouped the same way (``input`` = prompt tokens less the
-cached and audio ones; ``output`` = completion tokens less audio), each kind with its
+Azure bills uncached input apart from cached input, and text apart from audio and
+images, so the recorded tokens are regrouped the same way, one group per kind of
+:mod:`azcost.pricing._kinds` (``input`` = prompt tokens less every input part: cached,
+audio, image; ``output`` = completion tokens less audio and image), each kind with its
 exact recorded cost. One ``GROUP BY`` over the calls does it in the database.
 
 On SQLite money is decimal text, which ``sum()`` would turn into binary floats. A
-per-kind cost of at most 12 decimal places and below 1,000 is summed instead as
+per-kind cost below 1,000 with at most 11 decimal places (told from its text: at most
+13 characters, the point among the first four) is summed instead as
 ``round(cost * 1e12)``: its double is within a few ulps of the exact value, and below
-1e15 units that error stays under 0.05, so the rounding lands on the exact integer.
+1e15 units that error stays under 0.5, so the rounding lands on the exact integer.
 Other costs (rare) are added in Python from their text, so every sum is exact.
 PostgreSQL sums its ``NUMERIC`` columns exactly.
 """
@@ -23,17 +25,26 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..pricing._kinds import DETAIL_KINDS
+from ..pricing._kinds import KINDS as PRICED_KINDS
 from ._tables import CALLS
 
 __all__ = ["KINDS", "MeteredKey", "RecordedUsage", "recorded_usage"]
 
-KINDS: tuple[tuple[str, str, str], ...] = (
-    ("input", "input_tokens - cached_input_tokens - audio_input_tokens", "input_cost"),
-    ("cached_input", "cached_input_tokens", "cached_input_cost"),
-    ("output", "output_tokens - audio_output_tokens", "output_cost"),
-    ("audio_input", "audio_input_tokens", "audio_input_cost"),
-    ("audio_output", "audio_output_tokens", "audio_output_cost"),
-)
+
+def _metered_kinds() -> tuple[tuple[str, str, str], ...]:
+    """Each kind of the pricing table with the SQL of its tokens as Azure meters them."""
+    out = []
+    for kind in PRICED_KINDS:
+        tokens = kind.token_field
+        if kind.is_total:  # the total less its parts: what is left is plain text
+            parts = [k.token_field for k in DETAIL_KINDS if k.side == kind.side]
+            tokens = " - ".join([tokens, *parts])
+        out.append((kind.name, tokens, kind.cost_field))
+    return tuple(out)
+
+
+KINDS = _metered_kinds()
 """(token kind as metered, SQL of its recorded tokens, its cost column)."""
 
 MeteredKey = tuple[str, str, str, str]
@@ -41,9 +52,10 @@ MeteredKey = tuple[str, str, str, str]
 
 _UNKNOWN_TYPE = "(unknown)"
 _PICO = Decimal("1e-12")
-# a cost text summed in SQL as integer 1e-12 units (see the module docstring)
+# a cost text summed in SQL as integer 1e-12 units (see the module docstring): "0", or at
+# most 13 characters with the point at the 2nd to 4th: below 1,000 with at most 11 places
 _FAST = (
-    "({c} IS NOT NULL AND length({c}) - instr({c}, '.') <= 12 AND abs(CAST({c} AS REAL)) < 1000)"
+    "({c} IS NOT NULL AND ({c} = '0' OR (length({c}) <= 13 AND instr({c}, '.') BETWEEN 2 AND 4)))"
 )
 
 
