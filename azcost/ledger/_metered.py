@@ -141,7 +141,10 @@ def _grouped(
         sums.append(f"sum({tokens})")
         if sqlite:
             fast = fast_sql.format(c=column)
-            sums.append(f"sum(CASE WHEN {fast} THEN CAST(round({column} * 1e12) AS INTEGER) END)")
+            sums.append(
+                f"sum(CASE WHEN {column} = '0' THEN 0 "
+                f"WHEN {fast} THEN CAST(round({column} * 1e12) AS INTEGER) END)"
+            )
         else:
             sums.append(f"sum({column})")
     query = (
