@@ -8,7 +8,12 @@ call — the events LangChain delivers to a handler for every model call — for
 - langchain-core ``UsageMetadataCallbackHandler``: tokens per model, no cost.
 
 Handlers that do not implement ``on_chat_model_start`` get ``on_llm_start`` (what
-LangChain's manager falls back to). Run: ``.venv/bin/python bench/bench_callback.py``.
+LangChain's manager falls back to).
+
+Beside it, the accounting ``azcost.embeddings`` adds to one embeddings request inside a
+``get_cost_callback()`` block (budget check before, counting after; no HTTP), next to
+``response.model_dump()``, which langchain-openai itself runs on every response (a 16-text
+response of 1536-dimension vectors). Run: ``.venv/bin/python bench/bench_callback.py``.
 """
 
 from __future__ import annotations
@@ -151,6 +156,48 @@ def time_per_call(make: Callable[[], BaseCallbackHandler], n: int, repeats: int)
     return best
 
 
+def time_embeddings(n: int, repeats: int) -> tuple[float, float]:
+    """Microseconds per request: azcost's accounting, and langchain-openai's model_dump."""
+    from openai.types import CreateEmbeddingResponse
+
+    from azcost.embeddings import AzureOpenAIEmbeddings
+
+    response = CreateEmbeddingResponse.model_validate(
+        {
+            "object": "list",
+            "model": "text-embedding-3-small",
+            "data": [
+                {"object": "embedding", "index": i, "embedding": [0.5] * 1536} for i in range(16)
+            ],
+            "usage": {"prompt_tokens": 96, "total_tokens": 96},
+        }
+    )
+    emb = AzureOpenAIEmbeddings(
+        azure_deployment="embed",
+        model_version="1",
+        api_key="bench",  # type: ignore[arg-type]
+        azure_endpoint="https://example.openai.azure.com",
+        api_version="2024-10-21",
+    )
+    counter = emb.client._counter
+    table = azcost.load_pricing()
+    ours = anchor = float("inf")
+    for _ in range(repeats):
+        with azcost.get_cost_callback(table) as cb:
+            gc.collect()
+            t0 = time.perf_counter_ns()
+            for _ in range(n):
+                counter.after(counter.before(), response)
+            ours = min(ours, (time.perf_counter_ns() - t0) / n / 1000)
+        assert cb.successful_requests == n, cb.summary()
+        assert cb.total_cost > 0, cb.summary()
+        t0 = time.perf_counter_ns()
+        for _ in range(n // 10):
+            response.model_dump()
+        anchor = min(anchor, (time.perf_counter_ns() - t0) / (n // 10) / 1000)
+    return ours, anchor
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=50_000, help="calls per run (default 50000)")
@@ -180,6 +227,11 @@ def main() -> None:
     print(f"{'handler':<45} {'us/call':>8} {'vs OpenAICallbackHandler':>26}")
     for name, _ in contenders:
         print(f"{name:<45} {results[name]:>8.2f} {results[name] / anchor:>25.2f}x")
+    per_request, dump = time_embeddings(args.n // 5, args.repeats)
+    print(f"\nembeddings request accounting, best of {args.repeats} x {args.n // 5}")
+    print(f"{'work per request':<45} {'us/request':>10}")
+    print(f"{'azcost.embeddings (budget check + count)':<45} {per_request:>10.2f}")
+    print(f"{'langchain-openai response.model_dump()':<45} {dump:>10.2f}")
 
 
 if __name__ == "__main__":

@@ -148,6 +148,10 @@ def test_a_run_id_without_a_start_event_is_counted(table: azcost.PricingTable) -
 def test_the_same_run_delivered_twice_is_counted_once(table: azcost.PricingTable) -> None:
     handler = _handler(table)
     run_id = uuid.uuid4()
+    serialized: dict[str, Any] = {"kwargs": {}}
+    for _ in range(2):  # a handler in a block and in the config gets each event twice
+        handler.on_llm_start(serialized, ["hi"], run_id=run_id)
     for _ in range(2):
         handler.on_llm_end(_usage_only("gpt-35-turbo-0301", 31, 8), run_id=run_id)
     assert handler.successful_requests == 1
+    assert handler._runs == {}

@@ -48,15 +48,19 @@ OnUnknown = Literal["warn", "raise", "ignore"]
 
 OnAssumed = Literal["warn", "raise", "ignore"]
 _CHOICES = ("warn", "raise", "ignore")
-_RECENT_ENDS = 1024  # run ids remembered to count a call delivered twice only once
 _STANDARD_TIERS = frozenset({"default", "standard", "auto"})  # priced at the table's rates
 
 _NO_USAGE = Usage(False, 0, 0, 0, {}, None)
 _NOTHING_KNOWN = (None, None, None, False, 0, 0)
 _NO_STREAM_USAGE = "the stream sent no usage chunk: stream_usage=False on the client"
-_Started = tuple[Mapping[str, Any] | None, list[str] | None, Mapping[str, Any] | None, int]
-"""What a start event left for the end: serialized client, tags, metadata, batch size."""
-_NOT_STARTED: _Started = (None, None, None, 1)
+_Started = tuple[Mapping[str, Any] | None, list[str] | None, Mapping[str, Any] | None, int, int]
+"""What a start event left for the end: serialized client, tags, metadata, batch size, and
+how many times the start was delivered to this handler."""
+_NOT_STARTED: _Started = (None, None, None, 1, 1)
+_COUNTED: Mapping[str, Any] = {}  # in place of serialized: the call was counted already
+
+
+_new_client = tuple.__new__  # a Client without NamedTuple's Python-level __new__
 
 
 def _client(serialized: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None) -> Client:
@@ -64,13 +68,16 @@ def _client(serialized: Mapping[str, Any] | None, metadata: Mapping[str, Any] | 
     kw = serialized.get("kwargs") if serialized else None
     ls_model = metadata.get("ls_model_name") if metadata else None
     if not kw:
-        return Client(None, None, ls_model, None)
-    return Client(
-        kw.get("deployment_name") or kw.get("azure_deployment"),
-        kw.get("model_version") or None,
-        ls_model,
-        kw.get("model_name") or kw.get("model"),
-        kw.get("azure_endpoint"),
+        return _new_client(Client, (None, None, ls_model, None, None))
+    return _new_client(
+        Client,
+        (
+            kw.get("deployment_name") or kw.get("azure_deployment"),
+            kw.get("model_version") or None,
+            ls_model,
+            kw.get("model_name") or kw.get("model"),
+            kw.get("azure_endpoint"),
+        ),
     )
 
 
@@ -158,7 +165,6 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         """Set by :meth:`close` (also at the end of its ``get_cost_callback`` block): later
         events are ignored."""
         self._runs: dict[UUID, _Started] = {}
-        self._ended: dict[UUID, None] = {}
         self._warned_assumed: set[str | None] = set()
         self._identities: dict[tuple[str | None, ...], Identity] = {}
         if isinstance(ledger, str):  # last: nothing above can fail and leave it open
@@ -237,7 +243,11 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             return
         if self.budget is not None:
             self.check_budget()
-        self._runs[run_id] = (serialized, tags, metadata, batch_size)
+        runs = self._runs
+        seen = runs.get(run_id)
+        # a handler both in a block and in the config gets every event twice: count the
+        # deliveries, so the call is counted at its first end only
+        runs[run_id] = (serialized, tags, metadata, batch_size, 1 if seen is None else seen[4] + 1)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         """A failed call is not counted."""
@@ -249,15 +259,14 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             return
         if run_id is None:
             run_id = uuid4()
+            started = _NOT_STARTED
         else:
-            ended = self._ended
-            with self._lock:
-                if run_id in ended:
-                    return  # delivered twice: the handler is in a block and in the config
-                ended[run_id] = None
-                if len(ended) > _RECENT_ENDS:
-                    del ended[next(iter(ended))]
-        started = self._runs.pop(run_id, _NOT_STARTED)
+            started = self._runs.pop(run_id, _NOT_STARTED)
+            deliveries = started[4]
+            if deliveries > 1:  # the same call delivered again later: skip those
+                self._runs[run_id] = (_COUNTED, None, None, 1, deliveries - 1)
+            if started[0] is _COUNTED:
+                return
         try:
             deliberate = self._account(response, run_id, started)
         except Exception as exc:
@@ -277,7 +286,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
 
     def _account(self, response: LLMResult, run_id: UUID, started: _Started) -> AzcostError | None:
         """Count every prompt of the result; return the first error to raise, if asked to."""
-        serialized, tags, metadata, batch_size = started
+        serialized, tags, metadata, batch_size, _ = started
         client = _client(serialized, metadata)
         deliberate: AzcostError | None = None
         for usage in read_usage(response, batch_size):

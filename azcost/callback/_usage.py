@@ -94,50 +94,53 @@ class Usage(NamedTuple):
         return self.details.get(token_field, 0)
 
 
+_new_usage = tuple.__new__  # a Usage without NamedTuple's Python-level __new__
+
+
 def _read(
-    into: dict[str, int], found: Mapping[str, Any] | None, keys: Mapping[str, str]
-) -> dict[str, int]:
+    found: Mapping[str, Any] | None, keys: Mapping[str, str], into: dict[str, int] | None
+) -> dict[str, int] | None:
+    """Add the non-zero detail counts of ``found`` to ``into`` (created on the first one)."""
     if found:
         for key, n in found.items():
             if n:
                 field = keys.get(key)
                 if field is not None:
+                    if into is None:
+                        into = {}
                     into[field] = into.get(field, 0) + n
     return into
 
 
 def _usage(
-    tokens: tuple[int, int],
-    details: dict[str, int],
+    input_tokens: int,
+    output_tokens: int,
+    details: dict[str, int] | None,
     reported: str | None,
     tier: str | None,
 ) -> Usage:
-    reasoning = details.pop(_REASONING, 0) if details else 0
-    return Usage(True, *tokens, reasoning, details or _EMPTY, reported, tier)
+    if details is None:  # the usual case: no part billed at its own rate, no reasoning
+        return _new_usage(
+            Usage, (True, input_tokens, output_tokens, 0, _EMPTY, reported, tier, None)
+        )
+    reasoning = details.pop(_REASONING, 0)
+    return Usage(True, input_tokens, output_tokens, reasoning, details or _EMPTY, reported, tier)
 
 
 def _from_metadata(usage: Mapping[str, Any], reported: str | None, tier: str | None) -> Usage:
-    details = _read({}, usage.get("input_token_details"), _METADATA_INPUT)
-    _read(details, usage.get("output_token_details"), _METADATA_OUTPUT)
-    tokens = (usage.get("input_tokens") or 0, usage.get("output_tokens") or 0)
-    return _usage(tokens, details, reported, tier)
+    details = _read(usage.get("input_token_details"), _METADATA_INPUT, None)
+    details = _read(usage.get("output_token_details"), _METADATA_OUTPUT, details)
+    tokens_in = usage.get("input_tokens") or 0
+    return _usage(tokens_in, usage.get("output_tokens") or 0, details, reported, tier)
 
 
 def _from_token_usage(tu: Mapping[str, Any], reported: str | None, tier: str | None) -> Usage:
     if "input_tokens" in tu:  # langchain-azure-ai's inference client: LangChain's names
         return _from_metadata(tu, reported, tier)
-    details = _read({}, tu.get("prompt_tokens_details"), _OPENAI_INPUT)
-    _read(details, tu.get("completion_tokens_details"), _OPENAI_OUTPUT)
-    tokens = (tu.get("prompt_tokens") or 0, tu.get("completion_tokens") or 0)
-    return _usage(tokens, details, reported, tier)
-
-
-def _named(meta: Mapping[str, Any] | None, key: str) -> Any:
-    if not meta:
-        return None
-    if key == "model":
-        return meta.get("model_name") or meta.get("model")
-    return meta.get(key)
+    details = _read(tu.get("prompt_tokens_details"), _OPENAI_INPUT, None)
+    details = _read(tu.get("completion_tokens_details"), _OPENAI_OUTPUT, details)
+    tokens_in = tu.get("prompt_tokens") or 0
+    return _usage(tokens_in, tu.get("completion_tokens") or 0, details, reported, tier)
 
 
 def read_usage(response: LLMResult, batch_size: int = 1) -> list[Usage]:
@@ -153,13 +156,16 @@ def read_usage(response: LLMResult, batch_size: int = 1) -> list[Usage]:
     for i, generations in enumerate(response.generations or ([],)):
         gen = generations[0] if generations else None
         message = getattr(gen, "message", None)
-        meta = getattr(message, "response_metadata", None)
-        reported = _named(meta, "model") or _named(llm_output, "model")
-        tier = (
-            _named(meta, "service_tier")
-            or _named(getattr(gen, "generation_info", None), "service_tier")
-            or llm_output.get("service_tier")
+        meta = getattr(message, "response_metadata", None) or _EMPTY
+        reported = (
+            meta.get("model_name")
+            or meta.get("model")
+            or llm_output.get("model_name")
+            or llm_output.get("model")
         )
+        tier = meta.get("service_tier") or llm_output.get("service_tier")
+        if tier is None and gen is not None and gen.generation_info:
+            tier = gen.generation_info.get("service_tier")
         usage = getattr(message, "usage_metadata", None)
         if usage:
             out.append(_from_metadata(usage, reported, tier))
