@@ -139,6 +139,18 @@ def main() -> None:
         "<= 2 us",
     )
     row("azcost cost()", ours, "floor: dict lookup + Decimal arithmetic", floor_us, "us", "(floor)")
+    ours_parts = per_call_us(
+        lambda: table.cost("gpt-4o", input_tokens=1000, output_tokens=500, cached_input_tokens=400),
+        n,
+    )
+    row(
+        "azcost cost(cached_input_tokens=400)",
+        ours_parts,
+        "floor: dict lookup + Decimal arithmetic",
+        floor_us,
+        "us",
+        "(a part)",
+    )
     print(
         f"  totals: azcost {table.cost('gpt-4o', input_tokens=1000, output_tokens=500).total} "
         f"(gpt-4o resolves to {table.resolve('gpt-4o').model}, assumed), "
