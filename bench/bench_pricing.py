@@ -144,7 +144,7 @@ def main() -> None:
         n,
     )
     row(
-        "azcost cost(cached_input_tokens=400)",
+        "azcost cost(+400 cached tokens)",
         ours_parts,
         "floor: dict lookup + Decimal arithmetic",
         floor_us,
