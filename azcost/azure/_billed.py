@@ -201,14 +201,12 @@ class _Reader:
 
     def is_openai(self, fields: tuple[str, ...]) -> bool:
         """Whether a row's service columns (else its resource provider) name Azure OpenAI."""
-        key = fields[7:] or (fields[6],)
-        found = self.services.get(key)
-        if found is None:
-            if fields[7:]:
-                found = any("openai" in v.lower() for v in key)
-            else:
-                found = "microsoft.cognitiveservices" in fields[6].lower()
+        key = fields[7:]
+        if key:
+            found = any("openai" in v.lower() for v in key)
             self.services[key] = found
+        else:  # no service column: the resource's provider decides (not cached by service)
+            found = "microsoft.cognitiveservices" in fields[6].lower()
         return found
 
     def day(self, text: str) -> str | None:
@@ -225,6 +223,7 @@ class _Reader:
         currency = self.currency
         since, until, resource = self.since, self.until, self.resource
         meters, units, accounts = self.meters, self.units, self.accounts
+        days, services = self.days, self.services
         for f in rows:
             n += 1
             try:
@@ -236,7 +235,9 @@ class _Reader:
                 continue
             if f[5] != currency:
                 self._currency(f[5], path, rows.line)
-            day = self.day(f[0])
+            day = days.get(f[0], "")
+            if day == "":
+                day = self.day(f[0])
             if day is None:
                 usage.unread(path, rows.line, f"date {f[0]!r} is neither MM/DD/YYYY nor ISO 8601")
                 continue
@@ -250,7 +251,10 @@ class _Reader:
                 if account != resource:
                     usage.exclude(OTHER_RESOURCE, cost, f[1])
                     continue
-            if not self.is_openai(f):
+            openai = services.get(f[7:])
+            if openai is None:
+                openai = self.is_openai(f)
+            if not openai:
                 usage.exclude(OTHER_SERVICES, cost, f[1])
                 continue
             kept = meters.get(f[1]) or self.meter(f[1])
@@ -263,8 +267,11 @@ class _Reader:
             if per is None:
                 usage.unread(path, rows.line, f"unit of measure {f[3]!r} is not a number of tokens")
                 continue
-            qty = _number(f[2])
-            if qty is None:
+            try:
+                qty = Decimal(f[2])
+            except InvalidOperation:
+                qty = Decimal("NaN")
+            if not qty.is_finite():
                 usage.unread(path, rows.line, f"quantity {f[2]!r} is not a number")
                 continue
             key = (day, *kept)

@@ -103,7 +103,7 @@ def render_notes(result: Reconciliation) -> str:
     for r in result.rows:
         counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no groups"
-    out.append(f"groups: {summary} (tolerance {result.tolerance * 100:g}%)")
+    out.append(f"groups: {summary} (tolerance {(result.tolerance * 100).normalize():f}%)")
     share = result.tracked_share
     if share is not None:
         out.append(f"tracked: {share * 100:.2f}% of the billed token spend was recorded by azcost")

@@ -107,19 +107,20 @@ def recorded_usage(
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         where = _where(since, until, resource is not None)
+        kinds = _used_kinds(conn, where, params)
         try:
-            _grouped(conn, out, where, params, sqlite, _FAST)
+            _grouped(conn, out, kinds, where, params, sqlite, _FAST)
         except sa.exc.OperationalError as exc:
             if "integer overflow" not in str(exc.orig):
                 raise
             # a sum past 64 bits: every cost is added in Python instead
             out = RecordedUsage()
-            _grouped(conn, out, where, params, sqlite, "(0 = 1)")
+            _grouped(conn, out, kinds, where, params, sqlite, "(0 = 1)")
             if sqlite:
-                _inexact(conn, out, where, params, "(0 = 1)")
+                _inexact(conn, out, kinds, where, params, "(0 = 1)")
         else:
             if sqlite:
-                _inexact(conn, out, where, params, _FAST)
+                _inexact(conn, out, kinds, where, params, _FAST)
         if resource is not None:
             unknown = _where(since, until, False) + " AND resource IS NULL"
             out.without_resource = conn.execute(
@@ -128,16 +129,32 @@ def recorded_usage(
     return out
 
 
+def _used_kinds(
+    conn: Connection, where: str, params: dict[str, Any]
+) -> tuple[tuple[str, str, str], ...]:
+    """The kinds with tokens, or a cost other than '0' or NULL, in scope (one ungrouped scan)."""
+    probes = []
+    for _, tokens, cost in KINDS:
+        probes += [
+            f"sum(CASE WHEN {tokens} != 0 THEN 1 ELSE 0 END)",
+            f"sum(CASE WHEN {cost} IS NOT NULL AND {cost} != '0' THEN 1 ELSE 0 END)",
+        ]
+    query = f"SELECT {', '.join(probes)} FROM {CALLS.name} WHERE {where}"
+    row = conn.execute(sa.text(query), params).one()
+    return tuple(k for i, k in enumerate(KINDS) if row[2 * i] or row[2 * i + 1])
+
+
 def _grouped(
     conn: Connection,
     out: RecordedUsage,
+    kinds: tuple[tuple[str, str, str], ...],
     where: str,
     params: dict[str, Any],
     sqlite: bool,
     fast_sql: str,
 ) -> None:
     sums = []
-    for _, tokens, column in KINDS:
+    for _, tokens, column in kinds:
         sums.append(f"sum({tokens})")
         if sqlite:
             fast = fast_sql.format(c=column)
@@ -149,14 +166,14 @@ def _grouped(
             sums.append(f"sum({column})")
     query = (
         f"SELECT day, {_model_sql()}, coalesce(deployment_type, '{_UNKNOWN_TYPE}'), currency, "
-        f"count(*), sum(CASE WHEN priced THEN 0 ELSE 1 END), {', '.join(sums)} "
+        f"{', '.join(['count(*)', 'sum(CASE WHEN priced THEN 0 ELSE 1 END)', *sums])} "
         f"FROM {CALLS.name} WHERE {where} GROUP BY 1, 2, 3, 4"
     )
     for row in conn.execute(sa.text(query), params):
         day, model, dtype, currency, calls, unpriced = row[:6]
         out.calls += calls
         out.currencies.add(currency)
-        for i, (kind, _, _) in enumerate(KINDS):
+        for i, (kind, _, _) in enumerate(kinds):
             tokens, summed = row[6 + 2 * i], row[7 + 2 * i]
             if not tokens and summed is None:
                 continue
@@ -171,10 +188,15 @@ def _grouped(
 
 
 def _inexact(
-    conn: Connection, out: RecordedUsage, where: str, params: dict[str, Any], fast_sql: str
+    conn: Connection,
+    out: RecordedUsage,
+    kinds: tuple[tuple[str, str, str], ...],
+    where: str,
+    params: dict[str, Any],
+    fast_sql: str,
 ) -> None:
     """SQLite: add the costs the integer sum left out, exactly, from their text."""
-    for kind, _, cost in KINDS:
+    for kind, _, cost in kinds:
         fast = fast_sql.format(c=cost)
         query = (
             f"SELECT day, {_model_sql()}, coalesce(deployment_type, '{_UNKNOWN_TYPE}'), {cost} "
