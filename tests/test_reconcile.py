@@ -163,6 +163,21 @@ def test_rows_of_other_services_and_fine_tuning_are_counted_with_their_cost(
     assert (tuning.rows, tuning.cost) == (2, Decimal(144))
 
 
+def test_amortized_export_leaves_reservation_rows_out_as_provisioned_throughput(
+    call: Call, ledger_url: str, tmp_path: Path
+) -> None:
+    call(dt.datetime(2026, 11, 2, 10, tzinfo=UTC), 2)
+    ptu = ce.Usage(NOV2, "Provisioned Managed Global Unit", "24", "0", "1 Hour")
+    rows = [*map(ce.ea_row, gpt4o_day(NOV2, 2)), ce.ea_row(ptu)]
+    rows[-1] |= {"ChargeType": "UnusedReservation", "PricingModel": "Reservation"}
+    rows[-1]["CostInBillingCurrency"] = "81.6"  # the reservation's unused hours, amortized
+    export = ce.write_export(tmp_path / "amortized.csv", ce.EA_COLUMNS, rows)
+    result = azcost.reconcile([export], ledger_url)
+    assert {r.status for r in result.rows} == {"match"}
+    (ptu_rows,) = [e for e in result.excluded if "provisioned" in e.reason]
+    assert (ptu_rows.rows, ptu_rows.cost) == (1, Decimal("81.6"))
+
+
 def test_usage_billed_beyond_the_ledger_is_untracked(
     call: Call, ledger_url: str, tmp_path: Path
 ) -> None:

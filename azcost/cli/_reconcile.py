@@ -37,7 +37,7 @@ def register(commands: Any) -> None:
     r.add_argument(
         "exports",
         nargs="+",
-        metavar="EXPORT [...] [LEDGER_URL]",
+        metavar="EXPORT",
         help="cost details files (.csv, .csv.gz, .parquet); a last argument with :// "
         "is the ledger URL (default: $AZCOST_LEDGER_URL, else ledger.db in the data dir)",
     )
