@@ -172,13 +172,14 @@ def time_embeddings(n: int, repeats: int) -> tuple[float, float]:
             "usage": {"prompt_tokens": 96, "total_tokens": 96},
         }
     )
-    emb = AzureOpenAIEmbeddings(
-        azure_deployment="embed",
-        model_version="1",
-        api_key="bench",  # type: ignore[arg-type]
-        azure_endpoint="https://example.openai.azure.com",
-        api_version="2024-10-21",
-    )
+    settings: dict[str, Any] = {
+        "azure_deployment": "embed",
+        "model_version": "1",
+        "api_key": "bench",
+        "azure_endpoint": "https://example.openai.azure.com",
+        "api_version": "2024-10-21",
+    }
+    emb = AzureOpenAIEmbeddings(**settings)
     counter = emb.client._counter
     table = azcost.load_pricing()
     ours = anchor = float("inf")

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import EXAMPLE, example_llm
@@ -178,3 +179,41 @@ def test_handler_never_closed_still_commits_at_interpreter_exit(url: str) -> Non
     records = stored(url)
     assert len(records) == 3
     assert sum(r.total_cost or 0 for r in records) == Decimal(done.stdout.strip()) == 3 * EXAMPLE
+
+
+def _tiered_call(handler: CostCallbackHandler, model: str, tier: str | None) -> None:
+    import uuid
+
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, LLMResult
+
+    meta: dict[str, str] = {"model_name": model}
+    if tier is not None:
+        meta["service_tier"] = tier
+    usage: Any = {"input_tokens": 31, "output_tokens": 8, "total_tokens": 39}
+    message = AIMessage("ok", usage_metadata=usage, response_metadata=meta)
+    run_id = uuid.uuid4()
+    handler.on_chat_model_start({"kwargs": {}}, [[]], run_id=run_id)
+    handler.on_llm_end(LLMResult(generations=[[ChatGeneration(message=message)]]), run_id=run_id)
+
+
+def test_service_tier_and_assumed_spend_are_recorded_and_audited(
+    mini: azcost.PricingTable, url: str
+) -> None:
+    with (
+        warnings.catch_warnings(),
+        CostCallbackHandler(mini, ledger=url, on_unknown="ignore", on_assumed="ignore") as h,
+    ):
+        _tiered_call(h, "gpt-35-turbo-0301", "default")
+        _tiered_call(h, "gpt-35-turbo-0301", "priority")
+        _tiered_call(h, "gpt-35-turbo", None)  # version assumed
+    assert [r.service_tier for r in stored(url)] == ["default", "priority", None]
+    with Ledger(url) as ledger:
+        engine = ledger.read_engine()
+        tiers = {
+            r.keys: (r.requests, r.priced_requests) for r in azcost.audit(engine, ["service-tier"])
+        }
+        matches = {r.keys[0]: r.total_cost for r in azcost.audit(engine, ["match"])}
+    assert tiers == {("default",): (1, 1), ("priority",): (1, 0), (None,): (1, 1)}
+    assumed = mini.cost("gpt-35-turbo-0125", input_tokens=31, output_tokens=8).total
+    assert matches["base-default"] == assumed

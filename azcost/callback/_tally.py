@@ -248,6 +248,7 @@ def build_record(
         dtype,  # deployment_type
         ident.region,
         resource,
+        usage.service_tier,
         None if match is None else match.value,  # match
         *tokens,  # TOKEN_FIELDS
         *costs,  # COST_FIELDS, total_cost last

@@ -54,7 +54,8 @@ def register(commands: Any) -> None:
         action="append",
         type=_by,
         metavar="DIM",
-        help="model, deployment, deployment-type, region, day, month or tag:KEY "
+        help="model, deployment, deployment-type, region, day, month, service-tier, match "
+        "or tag:KEY "
         "(repeatable; default: model)",
     )
     day = "YYYY-MM-DD"

@@ -42,7 +42,16 @@ __all__ = [
     "total_by_currency",
 ]
 
-DIMENSIONS = ("model", "deployment", "deployment-type", "region", "day", "month")
+DIMENSIONS = (
+    "model",
+    "deployment",
+    "deployment-type",
+    "region",
+    "day",
+    "month",
+    "service-tier",
+    "match",
+)
 """Values accepted by ``--by``, besides ``tag:KEY``."""
 
 _PICO = -12
@@ -118,7 +127,7 @@ class Reprice:
 
 # --------------------------------------------------------------------------- SQL pieces
 
-_ROLLUP_DIMS = frozenset(DIMENSIONS)
+_ROLLUP_DIMS = frozenset(DIMENSIONS) - {"service-tier", "match"}  # not in SQLite's rollup
 _N_METRICS = 2 + len(TOKEN_FIELDS)
 _INEXACT = sa.and_(CALLS.c.total_cost.is_not(None), CALLS.c.total_cost_pico.is_(None))
 _REPRICE_DETAIL = ("model", "reported_model", "model_version", "deployment_type", "region", "day")
@@ -157,6 +166,10 @@ class _Source:
             return self.col(name)
         if name == "deployment-type":
             return self.col("deployment_type")
+        if name == "service-tier":
+            return self.col("service_tier")
+        if name == "match":  # base-default: spend on an assumed version
+            return self.col("match")
         if name == "day":
             return self.col("day")
         if name == "month":

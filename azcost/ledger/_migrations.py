@@ -173,6 +173,12 @@ def _m006_token_kinds(conn: Connection) -> None:
 
 
 @migration
+def _m007_service_tier(conn: Connection) -> None:
+    """Add ``service_tier``: the tier a response named (priority and flex are priced apart)."""
+    conn.execute(sa.text(f"ALTER TABLE {CALLS.name} ADD COLUMN service_tier TEXT"))
+
+
+@migration
 def _m008_resource(conn: Connection) -> None:
     """Add ``resource``: the Azure OpenAI account a call went to, matched against cost exports."""
     conn.execute(sa.text(f"ALTER TABLE {CALLS.name} ADD COLUMN resource TEXT"))

@@ -37,6 +37,8 @@ class CallRecord:
     """Azure region, when known."""
     resource: str | None = None
     """Azure OpenAI resource (account) name, when known: matched against cost exports."""
+    service_tier: str | None = None
+    """Service tier the response named (``default``, ``priority``, ``flex``), when it did."""
     match: str | None = None
     """How the model was matched (a MatchKind value)."""
     input_tokens: int = 0

@@ -24,7 +24,7 @@ __all__ = ["MAX_ROWID_SQL", "sqlite_batches"]
 _HEAD = ("run_id", "timestamp", *IDENTITY_FIELDS)
 _TAIL = (
     "currency", "pricing_version", "price_effective_from", "priced", "unpriced_reason",
-    "usage_known", "tags", "metadata", "resource",
+    "usage_known", "tags", "metadata", "resource", "service_tier",
 )  # fmt: skip
 _SQLITE_FIELDS = attrgetter(*_HEAD, *TOKEN_FIELDS, *COST_FIELDS, *_TAIL)
 _COSTS = slice(len(_HEAD) + len(TOKEN_FIELDS), len(_HEAD) + len(TOKEN_FIELDS) + len(COST_FIELDS))
@@ -71,7 +71,7 @@ def _sqlite_row(rec: CallRecord) -> tuple[Any, ...]:
     # format(..., "f"): exact plain decimal text, never an exponent
     costs = [None if c is None else format(c, "f") for c in values[_COSTS]]
     (currency, pricing_version, eff, priced, unpriced_reason, usage_known, tags,
-     metadata, resource) = values[_COSTS.stop :]  # fmt: skip
+     metadata, resource, service_tier) = values[_COSTS.stop :]  # fmt: skip
     total = costs[-1]
     pico = None if total is None else _pico_of_text(total, values[_COSTS.stop - 1])
     if tags or metadata:
@@ -83,7 +83,7 @@ def _sqlite_row(rec: CallRecord) -> tuple[Any, ...]:
         values[0], ts_text, day, *values[_KEPT], *costs,
         currency, pricing_version, None if eff is None else eff.isoformat(),
         1 if priced else 0, unpriced_reason, 1 if usage_known else 0,
-        tags_json, meta_json, pico, labels_json, resource,
+        tags_json, meta_json, pico, labels_json, resource, service_tier,
     )  # fmt: skip
 
 

@@ -125,6 +125,7 @@ CALLS = sa.Table(
     sa.Column("total_cost_pico", sa.BigInteger),
     sa.Column("labels", sa.Text),
     sa.Column("resource", sa.Text),
+    sa.Column("service_tier", sa.Text),
 )
 """The ledger table, latest schema: one row per completed call."""
 
@@ -238,6 +239,7 @@ def row_of(rec: CallRecord, *, text_money: bool) -> tuple[Any, ...]:
         pico(rec.total_cost),
         labels_json,
         rec.resource,
+        rec.service_tier,
     )
 
 
@@ -256,6 +258,7 @@ def record_from_row(row: sa.Row[Any] | Sequence[Any]) -> CallRecord:
     for name in (
         *IDENTITY_FIELDS,
         "resource",
+        "service_tier",
         "currency",
         "pricing_version",
         "unpriced_reason",
