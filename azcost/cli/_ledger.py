@@ -22,10 +22,11 @@ _URL_HELP = (
 )
 
 
-def _open(args: argparse.Namespace) -> Ledger:
+def _open(args: argparse.Namespace, *, create: bool = False) -> Ledger:
+    """The ledger of ``args.url``; reading commands (``create=False``) never create one."""
     from ..ledger._writer import Ledger
 
-    return Ledger(args.url)
+    return Ledger(args.url, create=create)
 
 
 def _by(value: str) -> str:
@@ -83,11 +84,16 @@ def register(commands: Any) -> None:
     imp = verbs.add_parser("import", help="add records from a JSONL file (idempotent)")
     imp.add_argument("file", metavar="FILE.jsonl", help="one CallRecord JSON object per line")
     imp.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
+    imp.add_argument(
+        "--rejected", metavar="FILE", help="where refused lines go (default: FILE.jsonl.rejected)"
+    )
+    imp.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     imp.set_defaults(run=_run_import)
 
     exp = verbs.add_parser("export", help="write every record, oldest first")
     exp.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
     exp.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    exp.add_argument("--quiet", "-q", action="store_true", help="no progress line")
     add_format(exp, "jsonl", "csv")
     exp.set_defaults(run=_run_export)
 
@@ -137,10 +143,31 @@ def _run_audit(args: argparse.Namespace) -> int:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    with _open(args) as ledger:
-        added, seen = ledger.import_jsonl(args.file)
-    print(f"imported {added} record(s); {seen} already present", file=sys.stderr)
-    return 0
+    import os
+    from pathlib import Path
+
+    from ._progress import ProgressLine
+
+    try:
+        size = os.stat(args.file).st_size
+    except OSError as exc:
+        raise AzcostError(f"cannot read {args.file}: {exc.strerror}") from None
+    progress = ProgressLine(total=size, quiet=args.quiet)
+    rejected = Path(args.rejected) if args.rejected else None
+    try:
+        with _open(args, create=True) as ledger:
+            done = ledger.import_jsonl(args.file, rejected=rejected, progress=progress)
+    finally:
+        progress.done()
+    for problem in done.problems:
+        print(f"azcost: {problem}", file=sys.stderr)
+    if done.rejected > len(done.problems):
+        print(f"azcost: ... and {done.rejected - len(done.problems)} more", file=sys.stderr)
+    summary = f"imported {done.added} record(s); {done.present} already present"
+    if done.rejected:
+        summary += f"; {done.rejected} line(s) rejected, kept in {done.rejected_path}"
+    print(summary, file=sys.stderr)
+    return 2 if done.rejected else 0
 
 
 _CSV_JSON = ("tags", "metadata")
@@ -148,10 +175,13 @@ _CSV_JSON = ("tags", "metadata")
 
 def _run_export(args: argparse.Namespace) -> int:
     from ..ledger._record import CallRecord
+    from ..ledger._transfer import count_records, iter_records
+    from ._progress import ProgressLine
 
     fields = list(CallRecord.__dataclass_fields__)
     out = sys.stdout
     handle = None
+    progress: ProgressLine | None = None
     if args.output:
         try:
             handle = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
@@ -160,11 +190,15 @@ def _run_export(args: argparse.Namespace) -> int:
         out = handle
     try:
         with _open(args) as ledger:
+            engine = ledger.read_engine()
+            progress = ProgressLine(total=count_records(engine), quiet=args.quiet)
             writer = None
             if args.format == "csv":
                 writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
                 writer.writeheader()
-            for rec in ledger.iter_records():
+            for n, rec in enumerate(iter_records(engine), 1):
+                if not n % 5000:
+                    progress(n)
                 if writer is None:
                     out.write(rec.to_json() + "\n")
                     continue
@@ -175,6 +209,8 @@ def _run_export(args: argparse.Namespace) -> int:
     finally:
         if handle is not None:
             handle.close()
+        if progress is not None:
+            progress.done()
     return 0
 
 

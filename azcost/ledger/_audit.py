@@ -1,10 +1,6 @@
-"""Spend audits over the ledger: grouped, exact totals, re-pricing, table/CSV/JSON/HTML.
+"""Spend audits over the ledger: grouped rows with shares, re-pricing, table/CSV/JSON.
 
-Totals are exact. PostgreSQL sums its NUMERIC column. SQLite reads its daily rollup
-(or, for ``tag:KEY``, the calls table) and sums integer 1e-12 units (see
-:mod:`azcost._migrations`), then adds from the decimal text the rare rows whose total
-is not a whole number of 1e-12 units; if an integer sum overflows 64 bits, the costs
-are added in Python with ``Decimal`` instead.
+The sums themselves come from :mod:`azcost.ledger._sums` (exact on both backends).
 """
 
 from __future__ import annotations
@@ -17,15 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from .._text import text_table
-from ..errors import AzcostError, LedgerError
+from ..errors import AzcostError
 from ..pricing._money import money_str
 from ._record import TOKEN_FIELDS
-from ._tables import CALLS, DAILY
+from ._sums import DIMENSIONS, Ask, Source, daily_spend, grouped, total_by_currency
 
 if TYPE_CHECKING:
     from ..pricing._table import PricingTable
@@ -42,19 +36,6 @@ __all__ = [
     "total_by_currency",
 ]
 
-DIMENSIONS = (
-    "model",
-    "deployment",
-    "deployment-type",
-    "region",
-    "day",
-    "month",
-    "service-tier",
-    "match",
-)
-"""Values accepted by ``--by``, besides ``tag:KEY``."""
-
-_PICO = -12
 _SHARE = Decimal("0.000001")
 
 
@@ -125,159 +106,7 @@ class Reprice:
     """Price every call as this model instead of the recorded one."""
 
 
-# --------------------------------------------------------------------------- SQL pieces
-
-_ROLLUP_DIMS = frozenset(DIMENSIONS) - {"service-tier", "match"}  # not in SQLite's rollup
-_N_METRICS = 2 + len(TOKEN_FIELDS)
-_INEXACT = sa.and_(CALLS.c.total_cost.is_not(None), CALLS.c.total_cost_pico.is_(None))
 _REPRICE_DETAIL = ("model", "reported_model", "model_version", "deployment_type", "region", "day")
-
-
-@dataclass(frozen=True, slots=True)
-class _Ask:
-    by: tuple[str, ...]
-    since: dt.date | None = None
-    until: dt.date | None = None
-    model: str | None = None
-
-
-class _Source:
-    """Where an audit reads: the calls table, or SQLite's daily rollup of it."""
-
-    def __init__(self, dialect: str, rollup: bool) -> None:
-        self.dialect = dialect
-        self.rollup = rollup
-        self.c = DAILY.c if rollup else CALLS.c
-
-    @classmethod
-    def best(cls, dialect: str, by: Sequence[str]) -> _Source:
-        return cls(dialect, dialect == "sqlite" and all(b in _ROLLUP_DIMS for b in by))
-
-    def col(self, name: str) -> sa.ColumnElement[Any]:
-        column = self.c[name]
-        if self.rollup and name not in ("day", "currency"):
-            return sa.func.nullif(column, "")  # the rollup stores NULL keys as ''
-        return column
-
-    def dimension(self, name: str) -> sa.ColumnElement[Any]:
-        if name == "model":
-            return sa.func.coalesce(self.col("model"), self.col("reported_model") + " (unresolved)")
-        if name in ("deployment", "region"):
-            return self.col(name)
-        if name == "deployment-type":
-            return self.col("deployment_type")
-        if name == "service-tier":
-            return self.col("service_tier")
-        if name == "match":  # base-default: spend on an assumed version
-            return self.col("match")
-        if name == "day":
-            return self.col("day")
-        if name == "month":
-            return sa.func.substr(self.col("day"), 1, 7)
-        if name.startswith("tag:") and len(name) > 4 and not self.rollup:
-            key = name[4:]
-            if self.dialect == "postgresql":
-                return sa.cast(CALLS.c.labels, postgresql.JSONB).op("->>")(key)
-            if '"' in key or "\\" in key:
-                raise LedgerError(f"--by {name}: a tag key cannot contain quotes or backslashes")
-            return sa.func.json_extract(CALLS.c.labels, f'$."{key}"')
-        raise LedgerError(
-            f"cannot group by {name!r}; choose from {', '.join(DIMENSIONS)} or tag:KEY"
-        )
-
-    def filters(self, ask: _Ask) -> list[sa.ColumnElement[bool]]:
-        where: list[sa.ColumnElement[bool]] = []
-        if ask.since is not None:
-            where.append(self.c.day >= ask.since.isoformat())
-        if ask.until is not None:
-            where.append(self.c.day <= ask.until.isoformat())
-        if ask.model is not None:
-            where.append(sa.or_(self.c.model == ask.model, self.c.reported_model == ask.model))
-        return where
-
-    def metrics(self) -> list[sa.ColumnElement[Any]]:
-        """requests, priced requests, then each token kind."""
-        c = self.c
-        counts: list[sa.ColumnElement[Any]]
-        if self.rollup:
-            counts = [sa.func.sum(c.requests), sa.func.sum(c.priced_requests)]
-        else:
-            counts = [sa.func.count(), sa.func.sum(sa.case((c.priced, 1), else_=0))]
-        return [*counts, *(sa.func.sum(c[name]) for name in TOKEN_FIELDS)]
-
-    def costs(self) -> list[sa.ColumnElement[Any]]:
-        """PostgreSQL: the NUMERIC sum. SQLite: the pico sum and the count of inexact rows."""
-        c = self.c
-        if self.dialect == "postgresql":
-            return [sa.func.sum(c.total_cost)]
-        if self.rollup:
-            return [sa.func.sum(c.cost_pico), sa.func.sum(c.inexact_requests)]
-        return [sa.func.sum(c.total_cost_pico), sa.func.sum(sa.case((_INEXACT, 1), else_=0))]
-
-    def select(
-        self, ask: _Ask, *, detail: Sequence[str] = (), with_cost: bool = True
-    ) -> tuple[sa.Select[Any], int]:
-        """The grouped query, and how many leading columns are the group key."""
-        keys = [self.dimension(b) for b in ask.by]
-        keys += [self.col("currency"), *(self.col(d) for d in detail)]
-        values = self.metrics() + (self.costs() if with_cost else [])
-        query = sa.select(*keys, *values).where(*self.filters(ask)).group_by(*keys)
-        return query, len(keys)
-
-
-Grouped = dict[tuple[Any, ...], tuple[list[int], Decimal]]
-"""Group key (dimensions..., currency) -> (requests, priced, tokens per kind), exact cost."""
-
-
-def _grouped(conn: Connection, ask: _Ask) -> Grouped:
-    """Counts, tokens and exact cost per group, from the fastest source that is exact."""
-    dialect = conn.dialect.name
-    src = _Source.best(dialect, ask.by)
-    query, n = src.select(ask)
-    try:
-        rows = conn.execute(query).all()
-    except sa.exc.OperationalError as exc:
-        if "integer overflow" not in str(exc.orig):
-            raise
-        return _grouped_in_python(conn, ask)
-    out: Grouped = {}
-    inexact = False
-    for r in rows:
-        metrics = [int(v or 0) for v in r[n : n + _N_METRICS]]
-        costs = r[n + _N_METRICS :]
-        if dialect == "postgresql":
-            cost = Decimal(costs[0] or 0)
-        else:
-            if isinstance(costs[0], float):  # a rollup sum overflowed into REAL
-                return _grouped_in_python(conn, ask)
-            cost = Decimal(costs[0] or 0).scaleb(_PICO)
-            inexact = inexact or bool(costs[1])
-        out[tuple(r[:n])] = (metrics, cost)
-    if inexact:  # totals finer than 1e-12: add them from their exact text
-        raw = _Source(dialect, rollup=False)
-        keys = [raw.dimension(b) for b in ask.by] + [CALLS.c.currency]
-        tail = sa.select(*keys, CALLS.c.total_cost).where(*raw.filters(ask), _INEXACT)
-        for r in conn.execute(tail):
-            metrics, cost = out[tuple(r[:-1])]
-            out[tuple(r[:-1])] = (metrics, cost + Decimal(r[-1]))
-    return out
-
-
-def _grouped_in_python(conn: Connection, ask: _Ask) -> Grouped:
-    """The slow exact path: integer sums overflowed, so costs are added with Decimal."""
-    raw = _Source(conn.dialect.name, rollup=False)
-    query, n = raw.select(ask, with_cost=False)
-    out: Grouped = {
-        tuple(r[:n]): ([int(v or 0) for v in r[n:]], Decimal(0)) for r in conn.execute(query)
-    }
-    keys = [raw.dimension(b) for b in ask.by] + [CALLS.c.currency]
-    costs = sa.select(*keys, CALLS.c.total_cost).where(
-        *raw.filters(ask), CALLS.c.total_cost.is_not(None)
-    )
-    for r in conn.execute(costs):
-        metrics, cost = out[tuple(r[:-1])]
-        out[tuple(r[:-1])] = (metrics, cost + Decimal(r[-1]))
-    return out
 
 
 # --------------------------------------------------------------------------- audit
@@ -293,11 +122,11 @@ def audit(
     reprice: Reprice | None = None,
 ) -> list[AuditRow]:
     """Spend grouped by the ``by`` dimensions, exact, with each group's share of the total."""
-    ask = _Ask(tuple(by) or ("model",), since, until, model)
+    ask = Ask(tuple(by) or ("model",), since, until, model)
     for name in ask.by:  # reject a bad dimension before touching the database
-        _Source(engine.dialect.name, rollup=False).dimension(name)
+        Source(engine.dialect.name, rollup=False).dimension(name)
     with engine.connect() as conn:
-        grouped = _grouped(conn, ask)
+        sums = grouped(conn, ask)
         rows = [
             AuditRow(
                 keys=key[:-1],
@@ -307,7 +136,7 @@ def audit(
                 tokens=dict(zip(TOKEN_FIELDS, metrics[2:], strict=True)),
                 total_cost=cost,
             )
-            for key, (metrics, cost) in grouped.items()
+            for key, (metrics, cost) in sums.items()
         ]
         if reprice is not None:
             _reprice(conn, rows, ask, reprice)
@@ -324,13 +153,13 @@ def audit(
     return rows
 
 
-def _reprice(conn: Connection, rows: list[AuditRow], ask: _Ask, reprice: Reprice) -> None:
+def _reprice(conn: Connection, rows: list[AuditRow], ask: Ask, reprice: Reprice) -> None:
     """Price the recorded usage again, aggregated per model/deployment type/region/day.
 
     Cost is linear in tokens at fixed rates, so pricing summed tokens equals summing
     the per-call prices exactly, with far fewer lookups.
     """
-    src = _Source.best(conn.dialect.name, ask.by)
+    src = Source.best(conn.dialect.name, ask.by)
     query, n = src.select(ask, detail=_REPRICE_DETAIL, with_cost=False)
     index = {(*row.keys, row.currency): row for row in rows}
     for row in rows:
@@ -358,29 +187,6 @@ def _reprice(conn: Connection, rows: list[AuditRow], ask: _Ask, reprice: Reprice
             row.unrepriced_requests += count
             continue
         row.repriced_cost = (row.repriced_cost or Decimal(0)) + cost.total
-
-
-def total_by_currency(engine: Engine) -> dict[str, str]:
-    """Exact total recorded spend per currency, as decimal strings."""
-    with engine.connect() as conn:
-        grouped = _grouped(conn, _Ask(()))
-    return {key[0]: money_str(cost) for key, (_, cost) in sorted(grouped.items())}
-
-
-def daily_spend(
-    engine: Engine,
-    *,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
-    model: str | None = None,
-) -> list[tuple[str, str | None, str, Decimal]]:
-    """(day, model, currency, exact cost) for every day and model version with calls."""
-    with engine.connect() as conn:
-        grouped = _grouped(conn, _Ask(("day", "model"), since, until, model))
-    return sorted(
-        ((k[0], k[1], k[2], cost) for k, (_, cost) in grouped.items()),
-        key=lambda t: (t[0], t[1] or "", t[2]),
-    )
 
 
 # --------------------------------------------------------------------------- rendering

@@ -20,6 +20,7 @@ __all__ = [
     "default_url",
     "display_url",
     "is_sqlite",
+    "require_ledger",
     "resolve_url",
     "sqlite_path",
 ]
@@ -83,6 +84,29 @@ def check_sqlite_file(path: Path) -> None:
     problem = not_regular_problem(path)
     if problem is not None:
         raise LedgerError(f"{path}: {problem}")
+
+
+def require_ledger(url: str) -> None:
+    """Raise :class:`LedgerError` unless a ledger exists at *url* (reading never creates one)."""
+    path = sqlite_path(url)
+    if path is not None:
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            raise LedgerError(f"no ledger at {path}: the file {what}")
+        return
+    if not is_sqlite(url):
+        engine = create_ledger_engine(url)
+        try:
+            with engine.connect() as conn:
+                found = sa.inspect(conn).has_table("azcost_calls")
+        except sa.exc.SQLAlchemyError as exc:
+            raise LedgerError(
+                f"cannot open ledger {display_url(url)}: {str(exc).splitlines()[0]}"
+            ) from None
+        finally:
+            engine.dispose()
+        if not found:
+            raise LedgerError(f"no ledger at {display_url(url)}: it has no azcost_calls table")
 
 
 # --------------------------------------------------------------------------- engine

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 
 from ..errors import AzcostError
 from ..pricing._money import money_str
-from ._audit import AuditRow, daily_spend, render_json_rows
+from ._audit import AuditRow, render_json_rows
+from ._sums import daily_spend
 
 __all__ = ["render_report", "write_report"]
 

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..pricing import money_str
+from ._checks import check_labels_json
 from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord
 
 __all__ = [
@@ -174,7 +175,8 @@ def _ts_text(ts: dt.datetime) -> tuple[str, str]:
     return text, text[:10]
 
 
-_json = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str).encode
+# allow_nan=False: a NaN or infinite float in metadata is refused, not stored as bare NaN
+_json = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str, allow_nan=False).encode
 
 
 _JSON_CACHE: dict[Any, tuple[str, str, str]] = {}
@@ -195,6 +197,7 @@ def tags_meta_json(tags: tuple[str, ...], metadata: Mapping[str, Any]) -> tuple[
     if found is None:
         meta = dict(metadata)
         found = (_json(list(tags)), _json(meta), _json(labels_of(tags, meta)))
+        check_labels_json(found[0], found[1])
         if key is not None:
             if len(_JSON_CACHE) >= 4096:
                 _JSON_CACHE.clear()
@@ -244,15 +247,16 @@ def row_of(rec: CallRecord, *, text_money: bool) -> tuple[Any, ...]:
 
 
 def record_from_row(row: sa.Row[Any] | Sequence[Any]) -> CallRecord:
-    """Inverse of :func:`row_of` for a row selected in :data:`COLUMNS` order."""
+    """Inverse of :func:`row_of` for a row selected in :data:`COLUMNS` order (not checked)."""
     values = dict(zip(COLUMNS, row, strict=True))
+    eff = values["price_effective_from"]
     data: dict[str, Any] = {
         "run_id": values["run_id"],
-        "timestamp": values["ts"],
-        "price_effective_from": values["price_effective_from"],
+        "timestamp": dt.datetime.fromisoformat(values["ts"]).astimezone(_UTC),
+        "price_effective_from": None if eff is None else dt.date.fromisoformat(eff),
         "priced": bool(values["priced"]),
         "usage_known": bool(values["usage_known"]),
-        "tags": json.loads(values["tags"]),
+        "tags": tuple(json.loads(values["tags"])),
         "metadata": json.loads(values["run_metadata"]),
     }
     for name in (
@@ -268,7 +272,7 @@ def record_from_row(row: sa.Row[Any] | Sequence[Any]) -> CallRecord:
     for name in COST_FIELDS:
         value = values[name]
         data[name] = None if value is None else Decimal(value)
-    return CallRecord.from_dict(data)
+    return CallRecord(**data)
 
 
 def insert_sql(dialect: str) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import sqlite3
 import threading
 import time
 import warnings
@@ -33,44 +32,25 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .._input import iter_lines
-from ..errors import InputFileError, LedgerError, LedgerWarning
+from ..errors import LedgerError, LedgerWarning
 from ._db import (
     check_sqlite_file,
     create_ledger_engine,
     display_url,
+    require_ledger,
     resolve_url,
     sqlite_path,
 )
+from ._insert import insert_records
 from ._migrations import migrate
 from ._record import CallRecord
 from ._spool import Spool, spool_path
-from ._sqlite_rows import MAX_ROWID_SQL, sqlite_batches
-from ._tables import (
-    CALLS,
-    COLUMNS,
-    MIGRATIONS_TABLE,
-    ROLLUP_BATCH_SQL,
-    ROLLUP_ROWS_SQL,
-    insert_sql,
-    record_from_row,
-    row_of,
-)
+from ._sums import ledger_stats
+from ._transfer import ImportSummary, Progress, import_jsonl, iter_records
 
 __all__ = ["Durability", "Ledger"]
 
 Durability = Literal["async", "sync"]
-
-_PG_COPY_ROWS = 100  # from this batch size on, PostgreSQL writes go through COPY
-_COLS = ", ".join(COLUMNS)
-_PG_STAGE = (
-    f"CREATE TEMP TABLE IF NOT EXISTS azcost_incoming (LIKE {CALLS.name}) ON COMMIT DELETE ROWS"
-)
-_PG_COPY = f"COPY azcost_incoming ({_COLS}) FROM STDIN"
-_PG_MOVE = (
-    f"INSERT INTO {CALLS.name} ({_COLS}) SELECT {_COLS} FROM azcost_incoming "
-    "ON CONFLICT (run_id) DO NOTHING"
-)
 
 
 def _refused(exc: BaseException) -> bool:
@@ -106,6 +86,7 @@ class Ledger:
         max_queue: int = 200_000,
         flush_interval: float = 0.2,
         retry_interval: float = 2.0,
+        create: bool = True,
     ) -> None:
         if durability not in ("async", "sync"):
             raise LedgerError(f"durability must be 'async' or 'sync', not {durability!r}")
@@ -123,10 +104,8 @@ class Ledger:
         self._max_queue = max_queue
         self._interval = flush_interval
         self._retry_interval = retry_interval
+        self._create = create
         self._engine: Engine | None = None
-        self._insert = ""
-        self._text_money = True
-        self._sqlite = True
         self._queue: deque[CallRecord | _FlushMarker] = deque()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -335,64 +314,21 @@ class Ledger:
         if engine is None:
             with self._write_lock:
                 if self._engine is None:
+                    if not self._create:
+                        require_ledger(self.url)
                     new = create_ledger_engine(self.url)
                     try:
                         migrate(new)
                     except BaseException:
                         new.dispose()
                         raise
-                    self._text_money = new.dialect.name != "postgresql"
-                    self._sqlite = new.dialect.name == "sqlite"
-                    self._insert = insert_sql(new.dialect.name)
                     self._engine = new
                 engine = self._engine
         return engine
 
     def _commit(self, records: list[CallRecord]) -> int:
-        """Insert records in one transaction; known run ids are skipped. Returns rows added."""
-        engine = self._connect()
-        if self._sqlite:
-            return self._commit_sqlite(engine, records)
-        text_money = self._text_money
-        rows = [row_of(rec, text_money=text_money) for rec in records]
-        added = 0
-        with engine.begin() as conn:
-            if not text_money and len(rows) >= _PG_COPY_ROWS:
-                # PostgreSQL: COPY into a session temp table, then one idempotent
-                # INSERT ... SELECT: ~1.6x the rate of row-by-row INSERTs
-                with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]  # psycopg connection
-                    cur.execute(_PG_STAGE)
-                    with cur.copy(_PG_COPY) as copy:
-                        for row in rows:
-                            copy.write_row(row)
-                    cur.execute(_PG_MOVE)
-                    added = max(cur.rowcount, 0)
-            else:
-                added = max(conn.exec_driver_sql(self._insert, rows).rowcount, 0)
-        return added
-
-    @staticmethod
-    def _commit_sqlite(engine: Engine, records: list[CallRecord]) -> int:
-        """SQLite: rows, then the rollup of the rows really added, in one transaction."""
-        batches = sqlite_batches(records)
-        added = 0
-        with engine.begin() as conn:  # BEGIN IMMEDIATE: one writer until the commit
-            cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # sqlite3 connection
-            try:
-                (before,) = cur.execute(MAX_ROWID_SQL).fetchone()
-                for sql, rows in batches:
-                    cur.executemany(sql, rows)
-                    added += max(cur.rowcount, 0)
-                if added:
-                    try:
-                        cur.execute(ROLLUP_BATCH_SQL, (before,))
-                    except sqlite3.OperationalError as exc:  # a sum past 64 bits
-                        if "overflow" not in str(exc):
-                            raise
-                        cur.execute(ROLLUP_ROWS_SQL, (before,))
-            finally:
-                cur.close()
-        return added
+        """Check and insert records in one transaction; known run ids are skipped."""
+        return insert_records(self._connect(), records)
 
     # ------------------------------------------------------------------ reading and moving
 
@@ -403,88 +339,32 @@ class Ledger:
 
     def iter_records(self, batch: int = 5000) -> Iterator[CallRecord]:
         """Every record, oldest first."""
-        engine = self.read_engine()
-        query = sa.select(*(CALLS.c[name] for name in COLUMNS)).order_by(CALLS.c.ts, CALLS.c.run_id)
-        with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-            for row in result:
-                yield record_from_row(row)
+        return iter_records(self.read_engine(), batch)
 
-    def import_jsonl(self, path: str | Path, batch: int = 5000) -> tuple[int, int]:
-        """Import a JSONL file of records; return (added, already present). Idempotent.
+    def import_jsonl(
+        self,
+        path: str | Path,
+        batch: int = 5000,
+        *,
+        rejected: Path | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Import a JSONL file of records, checked line by line; idempotent.
 
-        A bad line raises :class:`LedgerError` naming ``file:line``; the batches before it
-        stay committed, and re-running after the fix skips them.
+        A bad line is counted, reported in the summary and copied to ``rejected``
+        (default ``FILE.rejected``); the other lines are imported.
         """
-        added = seen = 0
-        pending: list[CallRecord] = []
-
-        def commit() -> None:
-            nonlocal added, seen
-            try:
-                n = self._commit(pending)
-            except (sa.exc.SQLAlchemyError, OSError) as exc:
-                raise LedgerError(
-                    f"cannot write ledger {display_url(self.url)}: {str(exc).splitlines()[0]}"
-                ) from exc
-            added += n
-            seen += len(pending) - n
-            pending.clear()
-
-        try:
-            for lineno, line in iter_lines(path):
-                if isinstance(line, str) and not line.strip():
-                    continue
-                try:
-                    if isinstance(line, InputFileError):
-                        raise ValueError(line.problem_at_column)
-                    pending.append(CallRecord.from_json(line))
-                except (ValueError, TypeError) as exc:
-                    if pending:
-                        commit()
-                    raise LedgerError(
-                        f"{path}:{lineno}: {exc} ({added} record(s) before this line were "
-                        "imported; fix the line and re-run, known run ids are skipped)"
-                    ) from None
-                if len(pending) >= batch:
-                    commit()
-        except InputFileError as exc:
-            raise LedgerError(str(exc)) from None
-        if pending:
-            commit()
-        return added, seen
+        return import_jsonl(self.engine, path, batch=batch, rejected=rejected, progress=progress)
 
     def stats(self) -> dict[str, Any]:
-        """Counts, time span, spend per currency, schema and spool state."""
-        engine = self.read_engine()
-        c = CALLS.c
-        with engine.connect() as conn:
-            n, first, last, priced = conn.execute(
-                sa.select(
-                    sa.func.count(),
-                    sa.func.min(c.ts),
-                    sa.func.max(c.ts),
-                    sa.func.sum(sa.case((c.priced, 1), else_=0)),
-                )
-            ).one()
-
-            migrations = list(
-                conn.scalars(sa.select(MIGRATIONS_TABLE.c.name).order_by(MIGRATIONS_TABLE.c.name))
-            )
-        from ._audit import total_by_currency
-
+        """Counts, time span, spend per currency, damaged records, schema and spool state."""
         path = sqlite_path(self.url)
+        found = ledger_stats(self.read_engine())
         return {
             "url": display_url(self.url),
             "path": None if path is None else str(path),
             "size_bytes": path.stat().st_size if path is not None and path.exists() else None,
-            "records": n,
-            "priced": int(priced or 0),
-            "unpriced": n - int(priced or 0),
-            "first": first,
-            "last": last,
-            "total_cost": total_by_currency(engine),
-            "migrations": migrations,
+            **found,
             "spool": str(self.spool.path),
             "spooled_records": self.spool.count(),
         }

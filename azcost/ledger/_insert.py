@@ -1,0 +1,81 @@
+"""Inserting records: checked, idempotent, one transaction per batch, on either backend."""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from ._checks import check_record
+from ._record import CallRecord
+from ._sqlite_rows import MAX_ROWID_SQL, sqlite_batches
+from ._tables import CALLS, COLUMNS, ROLLUP_BATCH_SQL, ROLLUP_ROWS_SQL, insert_sql, row_of
+
+__all__ = ["insert_records"]
+
+_PG_COPY_ROWS = 100  # from this batch size on, PostgreSQL writes go through COPY
+_COLS = ", ".join(COLUMNS)
+_PG_STAGE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS azcost_incoming (LIKE {CALLS.name}) ON COMMIT DELETE ROWS"
+)
+_PG_COPY = f"COPY azcost_incoming ({_COLS}) FROM STDIN"
+_PG_MOVE = (
+    f"INSERT INTO {CALLS.name} ({_COLS}) SELECT {_COLS} FROM azcost_incoming "
+    "ON CONFLICT (run_id) DO NOTHING"
+)
+_insert_sql = functools.cache(insert_sql)
+
+
+def insert_records(engine: Engine, records: Sequence[CallRecord], *, checked: bool = False) -> int:
+    """Insert records in one transaction; known run ids are skipped. Returns rows added.
+
+    Each record is first checked (:func:`~azcost.ledger._checks.check_record`) unless
+    ``checked``; a bad one raises :class:`~azcost.ledger._checks.RecordError` and
+    nothing of the batch is written.
+    """
+    if not checked:
+        for rec in records:
+            check_record(rec)
+    if engine.dialect.name == "sqlite":
+        return _insert_sqlite(engine, records)
+    text_money = engine.dialect.name != "postgresql"
+    rows = [row_of(rec, text_money=text_money) for rec in records]
+    with engine.begin() as conn:
+        if not text_money and len(rows) >= _PG_COPY_ROWS:
+            # PostgreSQL: COPY into a session temp table, then one idempotent
+            # INSERT ... SELECT: ~1.6x the rate of row-by-row INSERTs
+            with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]  # psycopg connection
+                cur.execute(_PG_STAGE)
+                with cur.copy(_PG_COPY) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(_PG_MOVE)
+                return max(int(cur.rowcount), 0)
+        result = conn.exec_driver_sql(_insert_sql(engine.dialect.name), rows)
+        return max(int(result.rowcount), 0)
+
+
+def _insert_sqlite(engine: Engine, records: Sequence[CallRecord]) -> int:
+    """SQLite: rows, then the rollup of the rows really added, in one transaction."""
+    batches = sqlite_batches(records)
+    added = 0
+    with engine.begin() as conn:  # BEGIN IMMEDIATE: one writer until the commit
+        cur: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # sqlite3 connection
+        try:
+            (before,) = cur.execute(MAX_ROWID_SQL).fetchone()
+            for sql, rows in batches:
+                cur.executemany(sql, rows)
+                added += max(cur.rowcount, 0)
+            if added:
+                try:
+                    cur.execute(ROLLUP_BATCH_SQL, (before,))
+                except sqlite3.OperationalError as exc:  # a sum past 64 bits
+                    if "overflow" not in str(exc):
+                        raise
+                    cur.execute(ROLLUP_ROWS_SQL, (before,))
+        finally:
+            cur.close()
+    return added
