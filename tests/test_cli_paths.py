@@ -21,6 +21,7 @@ import pytest
 from ledger_helpers import make_record
 
 from azcost.cli import build_parser, main
+from azcost.ledger import Ledger
 
 pytestmark = pytest.mark.hostile
 
@@ -44,6 +45,7 @@ ROLES = {
     "rejected": "write",
     "output": "write",
     "html": "write",
+    "rejected": "write",
 }
 NOT_PATHS = {
     "api_url": "an HTTP URL (the corpus runs --fetch against a local server)",
@@ -144,8 +146,12 @@ def _filler(command: tuple[str, ...], action: argparse.Action, tmp: Path) -> lis
         return [value] if not action.option_strings else [action.option_strings[0], value]
     if role == "write" and action.required:
         return [action.option_strings[0], str(tmp / "written.out")]
-    if role == "ledger":
-        return [str(tmp / "ledger.db")]
+    if role == "ledger":  # an existing ledger: reading commands never create one
+        path = tmp / "ledger.db"
+        if not path.exists():
+            with Ledger(str(path), durability="sync") as ledger:
+                ledger.record(make_record(1))
+        return [str(path)]
     return []
 
 

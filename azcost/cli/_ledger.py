@@ -153,7 +153,12 @@ def _run_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise AzcostError(f"cannot read {args.file}: {exc.strerror}") from None
     progress = ProgressLine(total=size, quiet=args.quiet)
-    rejected = Path(args.rejected) if args.rejected else None
+    rejected = None
+    if args.rejected:  # checked now: it is only opened when a line is refused
+        rejected = Path(args.rejected)
+        if rejected.is_dir() or not rejected.parent.is_dir():
+            problem = "is a folder" if rejected.is_dir() else "its folder does not exist"
+            raise AzcostError(f"cannot write {rejected}: {problem}")
     try:
         with _open(args, create=True) as ledger:
             done = ledger.import_jsonl(args.file, rejected=rejected, progress=progress)
