@@ -128,6 +128,9 @@ def _hostile(tmp: Path, kind: str) -> Path:
     return path
 
 
+_LEDGER = argparse.Action(["url"], "url")
+
+
 def _filler(command: tuple[str, ...], action: argparse.Action, tmp: Path) -> list[str]:
     """A valid value for an argument the case does not target (empty: leave it out)."""
     role = _role(command, action)
@@ -135,8 +138,8 @@ def _filler(command: tuple[str, ...], action: argparse.Action, tmp: Path) -> lis
         return ["gpt-4o"]
     if action.required and action.type is int:
         return [action.option_strings[0], "1"]
-    if action.dest == "exports":  # azcost reconcile: a cost export with a header only
-        return [str(ce.ea(tmp / "export.csv", []))]
+    if action.dest == "exports":  # azcost reconcile: a cost export with a header only,
+        return [str(ce.ea(tmp / "export.csv", [])), *_filler(command, _LEDGER, tmp)]  # a ledger
     if role == "read" and (action.required or not action.option_strings or action.dest == "files"):
         if command[-1] == "import" and action.dest == "file":
             (tmp / "one.jsonl").write_text(make_record(1).to_json() + "\n")
@@ -149,9 +152,9 @@ def _filler(command: tuple[str, ...], action: argparse.Action, tmp: Path) -> lis
     if role == "ledger":  # an existing ledger: reading commands never create one
         path = tmp / "ledger.db"
         if not path.exists():
-            with Ledger(str(path), durability="sync") as ledger:
+            with Ledger(f"sqlite:///{path}", durability="sync") as ledger:
                 ledger.record(make_record(1))
-        return [str(path)]
+        return [f"sqlite:///{path}"]
     return []
 
 

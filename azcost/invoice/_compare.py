@@ -206,7 +206,7 @@ def reconcile(
     if isinstance(ledger, Ledger):
         billed, recorded = _both(exports, ledger, pricing, since, until, resource)
     else:
-        with Ledger(ledger) as opened:
+        with Ledger(ledger, create=False) as opened:  # reading never creates a ledger
             billed, recorded = _both(exports, opened, pricing, since, until, resource)
     other = sorted(recorded.currencies - {currency})
     if other:
