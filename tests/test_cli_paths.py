@@ -45,7 +45,6 @@ ROLES = {
     "rejected": "write",
     "output": "write",
     "html": "write",
-    "rejected": "write",
 }
 NOT_PATHS = {
     "api_url": "an HTTP URL (the corpus runs --fetch against a local server)",

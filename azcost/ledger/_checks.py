@@ -47,6 +47,7 @@ _TEXT_FIELDS = tuple(
 )  # run_id, deployment, model, currency...: every field of text
 _REQUIRED_TEXT = frozenset(f.name for f in fields(CallRecord) if f.type == "str")
 _FLAGS = ("priced", "usage_known")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 _COST_TEXT = re.compile(rf"[0-9]{{1,12}}(?:\.[0-9]{{1,{MAX_COST_PLACES}}})?")
 _KNOWN = frozenset(CallRecord.__dataclass_fields__)
 
@@ -105,7 +106,7 @@ def check_record(rec: CallRecord) -> None:
         if type(value) is not int:
             _fail(name, f"must be an integer, not {type(value).__name__}")
         if not 0 <= value < MAX_TOKENS:
-            _fail(name, f"must be in [0, {MAX_TOKENS}), not {value}")
+            _fail(name, f"must be in [0, {MAX_TOKENS}), not {str(value)[:40]}")
     for name in COST_FIELDS:
         value = getattr(rec, name)
         if value is not None:
@@ -116,6 +117,8 @@ def check_record(rec: CallRecord) -> None:
     eff = rec.price_effective_from
     if eff is not None and (type(eff) is not dt.date):
         _fail("price_effective_from", "must be a date")
+    if not _CURRENCY.fullmatch(rec.currency):
+        _fail("currency", f"must be an ISO 4217 code like 'USD', not {rec.currency[:40]!r}")
     for name in _FLAGS:
         if type(getattr(rec, name)) is not bool:
             _fail(name, "must be true or false")
@@ -134,7 +137,24 @@ def _refuse_constant(name: str) -> NoReturn:
     raise RecordError(f"{name} is not a number a record may hold")
 
 
-_decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]  # set.add is None
+        _fail(twice, "is given twice")
+    return found
+
+
+def _parse_int(text: str) -> int | Decimal:
+    # a number too long for a token count stays a Decimal, refused by name in check_record
+    # (int() of over 4,300 digits would raise before the field is known)
+    return int(text) if len(text) <= 30 else Decimal(text)
+
+
+_decode = json.JSONDecoder(
+    parse_constant=_refuse_constant, parse_int=_parse_int, object_pairs_hook=_unique_keys
+).decode
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -146,9 +166,10 @@ def _cost_of(name: str, value: Any) -> Decimal | None:
     elif type(value) is str:
         text = value
     else:
-        _fail(name, f"must be a decimal string, not {type(value).__name__} {value!r}")
+        _fail(name, f"must be a decimal string, not {type(value).__name__} {str(value)[:40]}")
     if not _COST_TEXT.fullmatch(text):
-        _fail(name, f"must be a plain non-negative decimal like '0.000078', not {value!r}")
+        shown = repr(value if len(text) <= 40 else text[:40] + "...")
+        _fail(name, f"must be a plain non-negative decimal like '0.000078', not {shown}")
     return Decimal(text)
 
 

@@ -45,7 +45,7 @@ class ImportSummary:
     rejected: int = 0
     """Lines refused (each reported and copied to :attr:`rejected_path`)."""
     rejected_path: Path | None = None
-    """Where the refused lines were copied, verbatim; None when there were none."""
+    """Where the refused lines were copied, verbatim (not those over the line limit)."""
     problems: list[str] = field(default_factory=list)
     """The first refused lines' reports, ``file:line: field 'x': what is wrong``."""
 
@@ -58,11 +58,14 @@ class _Rejects:
         self.summary = summary
         self.out: IO[bytes] | None = None
 
-    def add(self, where: str, line: bytes, why: str) -> None:
+    def add(self, where: str, line: bytes | None, why: str) -> None:
+        """Count and report a refused line; copy it unless it is None (too long to keep)."""
         summary = self.summary
         summary.rejected += 1
         if len(summary.problems) < _KEEP_PROBLEMS:
             summary.problems.append(f"{where}: {why}")
+        if line is None:
+            return
         if self.out is None:
             try:
                 self.out = open(self.path, "wb")  # noqa: SIM115 - closed by close()
@@ -142,7 +145,8 @@ def import_jsonl(
             for lineno, (line, whole) in enumerate(_lines(f), 1):
                 read += len(line)
                 if not whole:
-                    rejects.add(f"{path}:{lineno}", line, f"longer than {MAX_LINE_BYTES} bytes")
+                    too_long = f"line longer than {MAX_LINE_BYTES:,} bytes (not kept)"
+                    rejects.add(f"{path}:{lineno}", None, too_long)
                     continue
                 if not line.strip():
                     continue
