@@ -167,6 +167,8 @@ def _argv(case: Case, tmp: Path, hostile: Path) -> list[str]:
             argv += [action.option_strings[0], str(hostile)]
         else:
             argv.append(str(hostile))
+            if action.dest == "exports":  # reconcile's ledger comes after its exports
+                argv += _filler(case.command, _LEDGER, tmp)
     return argv
 
 
