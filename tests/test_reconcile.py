@@ -64,7 +64,10 @@ Call = Callable[..., None]
 
 @pytest.fixture
 def ledger_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'spend.db'}"
+    url = f"sqlite:///{tmp_path / 'spend.db'}"
+    with azcost.Ledger(url) as ledger:  # an empty ledger: reconcile reads one, never creates it
+        assert ledger.engine is not None
+    return url
 
 
 @pytest.fixture
