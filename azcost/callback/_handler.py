@@ -378,15 +378,26 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
                 "tier's; a call on another tier is never priced at them)",
             )
         try:
-            cost = self.pricing.cost(
-                ident.model,  # type: ignore[arg-type]  # set whenever error is None
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                reasoning_tokens=usage.reasoning_tokens,
-                **usage.details,  # type: ignore[arg-type]  # token fields of kinds only
-                deployment_type=ident.deployment_type,
-                region=ident.region,
-            )
+            details = usage.details
+            if details:
+                cost = self.pricing.cost(
+                    ident.model,  # type: ignore[arg-type]  # set whenever error is None
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    reasoning_tokens=usage.reasoning_tokens,
+                    deployment_type=ident.deployment_type,
+                    region=ident.region,
+                    **details,  # type: ignore[arg-type]  # token fields of kinds only
+                )
+            else:  # the usual call: no **details unpacking
+                cost = self.pricing.cost(
+                    ident.model,  # type: ignore[arg-type]  # set whenever error is None
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    reasoning_tokens=usage.reasoning_tokens,
+                    deployment_type=ident.deployment_type,
+                    region=ident.region,
+                )
         except (NoPriceError, InvalidUsageError) as exc:
             return None, exc
         return cost, None
