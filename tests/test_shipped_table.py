@@ -12,6 +12,7 @@ from retail_dump import Gap, check_rows, dump_rows, header_gaps, is_token_row
 import azcost
 from azcost import DeploymentType
 from azcost.azure import RetailRow
+from azcost.cli import main
 from azcost.pricing import read_table
 
 TABLE = azcost.load_pricing()
@@ -110,6 +111,41 @@ def test_shipped_table_is_in_canonical_form_so_update_loses_nothing() -> None:
 
 # --------------------------------------------------------------------------- the full retail dump
 
+ADDED_FROM_THE_DUMP = [
+    "gpt-5-codex",
+    "gpt-5.1-codex",
+    "gpt-5.1-codex-mini",
+    "gpt-5.1-codex-max",
+    "gpt-5.2-codex",
+    "gpt-5.3-codex",
+    "codex-mini",
+    "gpt-5-pro",
+    "gpt-5.4-pro",
+    "o3-pro",
+    "o1-preview",
+    "gpt-oss-120b",
+    "gpt-4.5-preview",
+    "o3-deep-research",
+    "computer-use-preview",
+    "gpt-4o-audio-preview",
+    "gpt-4o-mini-audio-preview",
+    "gpt-audio",
+    "gpt-audio-mini",
+    "gpt-audio-1.5",
+    "gpt-4o-realtime-preview",
+    "gpt-4o-mini-realtime-preview",
+    "gpt-realtime",
+    "gpt-realtime-mini",
+    "gpt-realtime-1.5",
+    "gpt-4o-transcribe",
+    "gpt-4o-transcribe-diarize",
+    "gpt-4o-mini-transcribe",
+    "gpt-4o-mini-tts",
+    "gpt-image-1",
+    "gpt-image-1-mini",
+    "gpt-image-1.5",
+]
+
 SHIPPED_PATH = Path(__file__).parent.parent / "pricing" / "azure-openai.yaml"
 
 
@@ -143,43 +179,7 @@ def test_every_gap_line_names_a_row_the_table_does_not_price(
     assert stale == []
 
 
-@pytest.mark.parametrize(
-    "model",
-    [
-        "gpt-5-codex",
-        "gpt-5.1-codex",
-        "gpt-5.1-codex-mini",
-        "gpt-5.1-codex-max",
-        "gpt-5.2-codex",
-        "gpt-5.3-codex",
-        "codex-mini",
-        "gpt-5-pro",
-        "gpt-5.4-pro",
-        "o3-pro",
-        "o1-preview",
-        "gpt-oss-120b",
-        "gpt-4.5-preview",
-        "o3-deep-research",
-        "computer-use-preview",
-        "gpt-4o-audio-preview",
-        "gpt-4o-mini-audio-preview",
-        "gpt-audio",
-        "gpt-audio-mini",
-        "gpt-audio-1.5",
-        "gpt-4o-realtime-preview",
-        "gpt-4o-mini-realtime-preview",
-        "gpt-realtime",
-        "gpt-realtime-mini",
-        "gpt-realtime-1.5",
-        "gpt-4o-transcribe",
-        "gpt-4o-transcribe-diarize",
-        "gpt-4o-mini-transcribe",
-        "gpt-4o-mini-tts",
-        "gpt-image-1",
-        "gpt-image-1-mini",
-        "gpt-image-1.5",
-    ],
-)
+@pytest.mark.parametrize("model", ADDED_FROM_THE_DUMP)
 def test_models_added_from_the_dump_price_by_their_base_name(model: str) -> None:
     cost = TABLE.cost(model, input_tokens=1000, output_tokens=0)
     assert cost.total > 0
@@ -216,3 +216,21 @@ def test_image_model_prices_image_output_and_refuses_text_output() -> None:
     assert cost.total == 100 * cost.rates.input + 1000 * cost.rates.image_output
     with pytest.raises(azcost.errors.NoPriceError):
         TABLE.cost("gpt-image-1", input_tokens=100, output_tokens=10, at=dt.date(2026, 8, 1))
+
+
+def test_pricing_list_names_every_model_added_from_the_dump(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["pricing", "list"]) == 0
+    listed = capsys.readouterr().out
+    for model in ADDED_FROM_THE_DUMP:
+        assert model in listed
+
+
+def test_price_command_prices_a_codex_model_by_its_base_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["price", "gpt-5.1-codex-mini", "--input", "1000", "--output", "1000"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("0.00225 USD")  # 1000 x 0.25/1M + 1000 x 2.00/1M, Global
+    assert "gpt-5.1-codex-mini-2025-11-13" in out
