@@ -17,338 +17,76 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-EA_COLUMNS = [
-    "CostInBillingCurrency",
-    "AccountName",
-    "AccountOwnerId",
-    "ProductName",
-    "ConsumedService",
-    "InvoiceSectionName",
-    "SubscriptionId",
-    "SubscriptionName",
-    "Date",
-    "MeterId",
-    "MeterCategory",
-    "MeterSubCategory",
-    "MeterRegion",
-    "MeterName",
-    "Quantity",
-    "ResourceLocation",
-    "ResourceId",
-    "ServiceInfo1",
-    "ServiceInfo2",
-    "AdditionalInfo",
-    "Tags",
-    "CostCenter",
-    "UnitOfMeasure",
-    "ResourceGroup",
-    "PartNumber",
-    "OfferId",
-    "ChargeType",
-    "EffectivePrice",
-    "UnitPrice",
-    "ReservationId",
-    "ReservationName",
-    "ResourceName",
-    "ProductOrderId",
-    "ProductOrderName",
-    "PlanName",
-    "PublisherName",
-    "PublisherType",
-    "Term",
-    "BillingAccountId",
-    "BillingAccountName",
-    "BillingProfileName",
-    "BillingProfileId",
-    "BillingCurrencyCode",
-    "ServiceFamily",
-    "Frequency",
-    "IsAzureCreditEligible",
-    "PayGPrice",
-    "PricingModel",
-    "BillingPeriodStartDate",
-    "BillingPeriodEndDate",
-    "AvailabilityZone",
-    "InvoiceSectionId",
-    "CostAllocationRuleName",
-    "benefitId",
-    "benefitName",
-]
+EA_COLUMNS = """
+CostInBillingCurrency AccountName AccountOwnerId ProductName ConsumedService
+InvoiceSectionName SubscriptionId SubscriptionName Date MeterId MeterCategory
+MeterSubCategory MeterRegion MeterName Quantity ResourceLocation ResourceId ServiceInfo1
+ServiceInfo2 AdditionalInfo Tags CostCenter UnitOfMeasure ResourceGroup PartNumber OfferId
+ChargeType EffectivePrice UnitPrice ReservationId ReservationName ResourceName
+ProductOrderId ProductOrderName PlanName PublisherName PublisherType Term BillingAccountId
+BillingAccountName BillingProfileName BillingProfileId BillingCurrencyCode ServiceFamily
+Frequency IsAzureCreditEligible PayGPrice PricingModel BillingPeriodStartDate
+BillingPeriodEndDate AvailabilityZone InvoiceSectionId CostAllocationRuleName benefitId
+benefitName""".split()  # noqa: SIM905 - the documented list, as written
 
-MCA_COLUMNS = [
-    "invoiceId",
-    "previousInvoiceId",
-    "billingAccountId",
-    "billingAccountName",
-    "billingProfileId",
-    "billingProfileName",
-    "invoiceSectionId",
-    "invoiceSectionName",
-    "resellerName",
-    "resellerMpnId",
-    "costCenter",
-    "billingPeriodEndDate",
-    "billingPeriodStartDate",
-    "servicePeriodEndDate",
-    "servicePeriodStartDate",
-    "date",
-    "serviceFamily",
-    "productOrderId",
-    "productOrderName",
-    "consumedService",
-    "meterId",
-    "meterName",
-    "meterCategory",
-    "meterSubCategory",
-    "meterRegion",
-    "ProductId",
-    "ProductName",
-    "SubscriptionId",
-    "subscriptionName",
-    "publisherType",
-    "publisherId",
-    "publisherName",
-    "resourceGroupName",
-    "ResourceId",
-    "resourceLocation",
-    "location",
-    "effectivePrice",
-    "quantity",
-    "unitOfMeasure",
-    "chargeType",
-    "billingCurrency",
-    "pricingCurrency",
-    "costInBillingCurrency",
-    "costInPricingCurrency",
-    "costInUsd",
-    "paygCostInBillingCurrency",
-    "paygCostInUsd",
-    "exchangeRatePricingToBilling",
-    "exchangeRateDate",
-    "isAzureCreditEligible",
-    "serviceInfo1",
-    "serviceInfo2",
-    "additionalInfo",
-    "tags",
-    "PayGPrice",
-    "frequency",
-    "term",
-    "reservationId",
-    "reservationName",
-    "pricingModel",
-    "unitPrice",
-    "costAllocationRuleName",
-    "benefitId",
-    "benefitName",
-    "provider",
-]
+MCA_COLUMNS = """
+invoiceId previousInvoiceId billingAccountId billingAccountName billingProfileId
+billingProfileName invoiceSectionId invoiceSectionName resellerName resellerMpnId
+costCenter billingPeriodEndDate billingPeriodStartDate servicePeriodEndDate
+servicePeriodStartDate date serviceFamily productOrderId productOrderName consumedService
+meterId meterName meterCategory meterSubCategory meterRegion ProductId ProductName
+SubscriptionId subscriptionName publisherType publisherId publisherName resourceGroupName
+ResourceId resourceLocation location effectivePrice quantity unitOfMeasure chargeType
+billingCurrency pricingCurrency costInBillingCurrency costInPricingCurrency costInUsd
+paygCostInBillingCurrency paygCostInUsd exchangeRatePricingToBilling exchangeRateDate
+isAzureCreditEligible serviceInfo1 serviceInfo2 additionalInfo tags PayGPrice frequency
+term reservationId reservationName pricingModel unitPrice costAllocationRuleName benefitId
+benefitName provider""".split()  # noqa: SIM905 - the documented list, as written
 
-FOCUS_10_COLUMNS = [
-    "BilledCost",
-    "BillingAccountId",
-    "BillingAccountName",
-    "BillingAccountType",
-    "BillingCurrency",
-    "BillingPeriodEnd",
-    "BillingPeriodStart",
-    "ChargeCategory",
-    "ChargeClass",
-    "ChargeDescription",
-    "ChargeFrequency",
-    "ChargePeriodEnd",
-    "ChargePeriodStart",
-    "CommitmentDiscountCategory",
-    "CommitmentDiscountId",
-    "CommitmentDiscountName",
-    "CommitmentDiscountStatus",
-    "CommitmentDiscountType",
-    "ConsumedQuantity",
-    "ConsumedUnit",
-    "ContractedCost",
-    "ContractedUnitPrice",
-    "EffectiveCost",
-    "InvoiceIssuerName",
-    "ListCost",
-    "ListUnitPrice",
-    "PricingCategory",
-    "PricingQuantity",
-    "PricingUnit",
-    "ProviderName",
-    "PublisherName",
-    "RegionId",
-    "RegionName",
-    "ResourceId",
-    "ResourceName",
-    "ResourceType",
-    "ServiceCategory",
-    "ServiceName",
-    "SkuId",
-    "SkuPriceId",
-    "SubAccountId",
-    "SubAccountName",
-    "SubAccountType",
-    "Tags",
-    "x_AccountId",
-    "x_AccountName",
-    "x_AccountOwnerId",
-    "x_BilledCostInUsd",
-    "x_BilledUnitPrice",
-    "x_BillingAccountId",
-    "x_BillingAccountName",
-    "x_BillingExchangeRate",
-    "x_BillingExchangeRateDate",
-    "x_BillingProfileId",
-    "x_BillingProfileName",
-    "x_ContractedCostInUsd",
-    "x_CostAllocationRuleName",
-    "x_CostCenter",
-    "x_CustomerId",
-    "x_CustomerName",
-    "x_EffectiveCostInUsd",
-    "x_EffectiveUnitPrice",
-    "x_InvoiceId",
-    "x_InvoiceIssuerId",
-    "x_InvoiceSectionId",
-    "x_InvoiceSectionName",
-    "x_ListCostInUsd",
-    "x_PartnerCreditApplied",
-    "x_PartnerCreditRate",
-    "x_PricingBlockSize",
-    "x_PricingCurrency",
-    "x_PricingSubcategory",
-    "x_PricingUnitDescription",
-    "x_PublisherCategory",
-    "x_PublisherId",
-    "x_ResellerId",
-    "x_ResellerName",
-    "x_ResourceGroupName",
-    "x_ResourceType",
-    "x_ServicePeriodEnd",
-    "x_ServicePeriodStart",
-    "x_SkuDescription",
-    "x_SkuDetails",
-    "x_SkuIsCreditEligible",
-    "x_SkuMeterCategory",
-    "x_SkuMeterId",
-    "x_SkuMeterName",
-    "x_SkuMeterSubcategory",
-    "x_SkuOfferId",
-    "x_SkuOrderId",
-    "x_SkuOrderName",
-    "x_SkuPartNumber",
-    "x_SkuRegion",
-    "x_SkuServiceFamily",
-    "x_SkuTerm",
-    "x_SkuTier",
-]
+FOCUS_10_COLUMNS = """
+BilledCost BillingAccountId BillingAccountName BillingAccountType BillingCurrency
+BillingPeriodEnd BillingPeriodStart ChargeCategory ChargeClass ChargeDescription
+ChargeFrequency ChargePeriodEnd ChargePeriodStart CommitmentDiscountCategory
+CommitmentDiscountId CommitmentDiscountName CommitmentDiscountStatus CommitmentDiscountType
+ConsumedQuantity ConsumedUnit ContractedCost ContractedUnitPrice EffectiveCost
+InvoiceIssuerName ListCost ListUnitPrice PricingCategory PricingQuantity PricingUnit
+ProviderName PublisherName RegionId RegionName ResourceId ResourceName ResourceType
+ServiceCategory ServiceName SkuId SkuPriceId SubAccountId SubAccountName SubAccountType
+Tags x_AccountId x_AccountName x_AccountOwnerId x_BilledCostInUsd x_BilledUnitPrice
+x_BillingAccountId x_BillingAccountName x_BillingExchangeRate x_BillingExchangeRateDate
+x_BillingProfileId x_BillingProfileName x_ContractedCostInUsd x_CostAllocationRuleName
+x_CostCenter x_CustomerId x_CustomerName x_EffectiveCostInUsd x_EffectiveUnitPrice
+x_InvoiceId x_InvoiceIssuerId x_InvoiceSectionId x_InvoiceSectionName x_ListCostInUsd
+x_PartnerCreditApplied x_PartnerCreditRate x_PricingBlockSize x_PricingCurrency
+x_PricingSubcategory x_PricingUnitDescription x_PublisherCategory x_PublisherId
+x_ResellerId x_ResellerName x_ResourceGroupName x_ResourceType x_ServicePeriodEnd
+x_ServicePeriodStart x_SkuDescription x_SkuDetails x_SkuIsCreditEligible x_SkuMeterCategory
+x_SkuMeterId x_SkuMeterName x_SkuMeterSubcategory x_SkuOfferId x_SkuOrderId x_SkuOrderName
+x_SkuPartNumber x_SkuRegion x_SkuServiceFamily x_SkuTerm x_SkuTier""".split()  # noqa: SIM905 - the documented list, as written
 
-FOCUS_12_COLUMNS = [
-    "BilledCost",
-    "BillingAccountId",
-    "BillingAccountName",
-    "BillingAccountType",
-    "BillingCurrency",
-    "BillingPeriodEnd",
-    "BillingPeriodStart",
-    "CapacityReservationId",
-    "CapacityReservationStatus",
-    "ChargeCategory",
-    "ChargeClass",
-    "ChargeDescription",
-    "ChargeFrequency",
-    "ChargePeriodEnd",
-    "ChargePeriodStart",
-    "CommitmentDiscountCategory",
-    "CommitmentDiscountId",
-    "CommitmentDiscountName",
-    "CommitmentDiscountQuantity",
-    "CommitmentDiscountStatus",
-    "CommitmentDiscountType",
-    "CommitmentDiscountUnit",
-    "ConsumedQuantity",
-    "ConsumedUnit",
-    "ContractedCost",
-    "ContractedUnitPrice",
-    "EffectiveCost",
-    "InvoiceId",
-    "InvoiceIssuerName",
-    "ListCost",
-    "ListUnitPrice",
-    "PricingCategory",
-    "PricingCurrency",
-    "PricingQuantity",
-    "PricingUnit",
-    "ProviderName",
-    "PublisherName",
-    "RegionId",
-    "RegionName",
-    "ResourceId",
-    "ResourceName",
-    "ResourceType",
-    "ServiceCategory",
-    "ServiceName",
-    "ServiceSubcategory",
-    "SkuId",
-    "SkuMeter",
-    "SkuPriceDetails",
-    "SkuPriceId",
-    "SubAccountId",
-    "SubAccountName",
-    "SubAccountType",
-    "Tags",
-    "x_AccountId",
-    "x_AccountName",
-    "x_AccountOwnerId",
-    "x_AmortizationClass",
-    "x_BilledCostInUsd",
-    "x_BilledUnitPrice",
-    "x_BillingAccountId",
-    "x_BillingAccountName",
-    "x_BillingExchangeRate",
-    "x_BillingExchangeRateDate",
-    "x_BillingProfileId",
-    "x_BillingProfileName",
-    "x_ContractedCostInUsd",
-    "x_CostAllocationRuleName",
-    "x_CostCenter",
-    "x_CustomerId",
-    "x_CustomerName",
-    "x_EffectiveCostInUsd",
-    "x_EffectiveUnitPrice",
-    "x_InvoiceSectionId",
-    "x_InvoiceSectionName",
-    "x_ListCostInUsd",
-    "x_PartnerCreditApplied",
-    "x_PartnerCreditRate",
-    "x_PricingBlockSize",
-    "x_PricingCurrency",
-    "x_PricingSubcategory",
-    "x_PricingUnitDescription",
-    "x_PublisherCategory",
-    "x_PublisherId",
-    "x_ResellerId",
-    "x_ResellerName",
-    "x_ResourceGroupName",
-    "x_ResourceType",
-    "x_ServiceModel",
-    "x_ServicePeriodEnd",
-    "x_ServicePeriodStart",
-    "x_SkuDescription",
-    "x_SkuDetails",
-    "x_SkuIsCreditEligible",
-    "x_SkuMeterCategory",
-    "x_SkuMeterId",
-    "x_SkuMeterName",
-    "x_SkuMeterSubcategory",
-    "x_SkuOfferId",
-    "x_SkuOrderId",
-    "x_SkuOrderName",
-    "x_SkuPlanName",
-    "x_SkuPartNumber",
-    "x_SkuRegion",
-    "x_SkuServiceFamily",
-    "x_SkuTier",
-]
+FOCUS_12_COLUMNS = """
+BilledCost BillingAccountId BillingAccountName BillingAccountType BillingCurrency
+BillingPeriodEnd BillingPeriodStart CapacityReservationId CapacityReservationStatus
+ChargeCategory ChargeClass ChargeDescription ChargeFrequency ChargePeriodEnd
+ChargePeriodStart CommitmentDiscountCategory CommitmentDiscountId CommitmentDiscountName
+CommitmentDiscountQuantity CommitmentDiscountStatus CommitmentDiscountType
+CommitmentDiscountUnit ConsumedQuantity ConsumedUnit ContractedCost ContractedUnitPrice
+EffectiveCost InvoiceId InvoiceIssuerName ListCost ListUnitPrice PricingCategory
+PricingCurrency PricingQuantity PricingUnit ProviderName PublisherName RegionId RegionName
+ResourceId ResourceName ResourceType ServiceCategory ServiceName ServiceSubcategory SkuId
+SkuMeter SkuPriceDetails SkuPriceId SubAccountId SubAccountName SubAccountType Tags
+x_AccountId x_AccountName x_AccountOwnerId x_AmortizationClass x_BilledCostInUsd
+x_BilledUnitPrice x_BillingAccountId x_BillingAccountName x_BillingExchangeRate
+x_BillingExchangeRateDate x_BillingProfileId x_BillingProfileName x_ContractedCostInUsd
+x_CostAllocationRuleName x_CostCenter x_CustomerId x_CustomerName x_EffectiveCostInUsd
+x_EffectiveUnitPrice x_InvoiceSectionId x_InvoiceSectionName x_ListCostInUsd
+x_PartnerCreditApplied x_PartnerCreditRate x_PricingBlockSize x_PricingCurrency
+x_PricingSubcategory x_PricingUnitDescription x_PublisherCategory x_PublisherId
+x_ResellerId x_ResellerName x_ResourceGroupName x_ResourceType x_ServiceModel
+x_ServicePeriodEnd x_ServicePeriodStart x_SkuDescription x_SkuDetails x_SkuIsCreditEligible
+x_SkuMeterCategory x_SkuMeterId x_SkuMeterName x_SkuMeterSubcategory x_SkuOfferId
+x_SkuOrderId x_SkuOrderName x_SkuPlanName x_SkuPartNumber x_SkuRegion x_SkuServiceFamily
+x_SkuTier""".split()  # noqa: SIM905 - the documented list, as written
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001"
 OPENAI_ID = f"{SUB}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/{{}}"
@@ -483,3 +221,21 @@ def focus(path: Path, usages: Sequence[Usage], *, version: str = "1.0") -> Path:
     """A FOCUS 1.0 / 1.0r2 / 1.2 file."""
     columns = FOCUS_12_COLUMNS if version == "1.2" else FOCUS_10_COLUMNS
     return write_export(path, columns, [focus_row(u, version=version) for u in usages])
+
+
+IN, CACHED, OUT = (
+    "gpt-4o-0806-Inp-glbl Tokens",
+    "gpt 4o 0806 cached Inp glbl Tokens",
+    "gpt-4o-0806-Outp-glbl Tokens",
+)
+# list prices per 1K of gpt-4o-2024-08-06 Global (the shipped table, Azure retail 2026-08)
+RATE = {IN: "0.0025", CACHED: "0.00125", OUT: "0.01"}
+
+
+def gpt4o_day(day: dt.date, calls: int, *, scale: int = 1, price: str = "1") -> list[Usage]:
+    """What Azure bills for ``calls`` of 600 uncached + 400 cached in, 100 out (x scale)."""
+    n = {IN: 600, CACHED: 400, OUT: 100}
+    return [
+        tokens(m, n[m] * calls * scale, format(Decimal(RATE[m]) * Decimal(price), "f"), day)
+        for m in (IN, CACHED, OUT)
+    ]
