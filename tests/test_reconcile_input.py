@@ -13,13 +13,17 @@ from cost_exports import IN, gpt4o_day
 
 from azcost.azure._costexport import iter_export
 from azcost.cli import main
+from azcost.ledger import Ledger
 
 NOV2 = dt.date(2026, 11, 2)
 
 
 @pytest.fixture
 def ledger_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'spend.db'}"
+    url = f"sqlite:///{tmp_path / 'spend.db'}"
+    with Ledger(url) as ledger:  # an empty ledger: reconcile reads one, never creates it
+        assert ledger.engine is not None
+    return url
 
 
 def test_truncated_gzip_is_one_error_naming_the_file(
