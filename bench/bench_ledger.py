@@ -18,6 +18,10 @@ Figures, each beside the issue's goal, from one run:
    columns (no key, no index: what SQLite itself costs for these rows), and into the
    ledger's real table (run id key, indexes, ``ON CONFLICT`` skip; no rollup).
 
+3. ``ledger import``: the same records as a JSONL file (``CallRecord.to_json`` lines, as
+   ``ledger export`` writes them), each line checked at the boundary, records/s into
+   SQLite and PostgreSQL, beside the ingest figures above. Goal: >= 50,000 records/s.
+
 Run: ``.venv/bin/python bench/bench_ledger.py [--postgres URL] [-n 200000]``
 (PostgreSQL: ``$AZCOST_TEST_POSTGRES_URL`` by default; a temporary schema is used and dropped).
 """
@@ -141,6 +145,19 @@ def ingest(url: str, recs: list[CallRecord]) -> float:
     return len(recs) / elapsed
 
 
+def import_rate(url: str, dump: Path, n: int) -> float:
+    """Records per second of ``Ledger.import_jsonl`` (checked, batched, idempotent)."""
+    ledger = Ledger(url)
+    ledger.engine  # noqa: B018 - connect and migrate outside the timing
+    gc.collect()
+    t0 = time.perf_counter()
+    done = ledger.import_jsonl(dump)
+    elapsed = time.perf_counter() - t0
+    ledger.close()
+    assert (done.added, done.rejected) == (n, 0), done
+    return n / elapsed
+
+
 def raw_sqlite(path: Path, recs: list[CallRecord], *, bare: bool) -> float:
     """Records per second of plain sqlite3.executemany of pre-converted rows.
 
@@ -210,11 +227,19 @@ def main() -> None:
         random_rate = ingest(f"sqlite:///{tmp / 'random.db'}", records(args.n, random_ids=True))
         bare = raw_sqlite(tmp / "bare.db", recs, bare=True)
         ceiling = raw_sqlite(tmp / "raw.db", recs, bare=False)
-        pg_rate = None
+        dump = tmp / "dump.jsonl"
+        dump.write_text("".join(rec.to_json() + "\n" for rec in recs))
+        imported = import_rate(f"sqlite:///{tmp / 'import.db'}", dump, args.n)
+        pg_rate = pg_import = None
         if args.postgres:
             url, schema = postgres_url(args.postgres)
             try:
                 pg_rate = ingest(url, recs)
+            finally:
+                drop_schema(args.postgres, schema)
+            url, schema = postgres_url(args.postgres)
+            try:
+                pg_import = import_rate(url, dump, args.n)
             finally:
                 drop_schema(args.postgres, schema)
 
@@ -236,6 +261,10 @@ def main() -> None:
         print("  PostgreSQL                        skipped (no --postgres URL)")
     else:
         print(f"  PostgreSQL                        {pg_rate:>10,.0f}   goal >= 30,000")
+    print(f"ledger import of the same {args.n} records as JSONL, checked (records/s)")
+    print(f"  SQLite                            {imported:>10,.0f}   goal >= 50,000")
+    if pg_import is not None:
+        print(f"  PostgreSQL                        {pg_import:>10,.0f}   goal >= 50,000")
 
 
 if __name__ == "__main__":
