@@ -74,7 +74,9 @@ def test_a_date_that_is_not_yyyy_mm_dd_is_refused_with_file_line_and_field(
 
 _SCALARS = st.one_of(
     st.text(alphabet="0123456789.-+eE_:~ntrufalsyoNTRUFALSYO", max_size=12),
-    st.sampled_from(["0301", "1106", "2", "null", "~", "yes", "Off", "1e5", ".5", "-0", "1_0"]),
+    st.sampled_from(
+        ["0301", "1106", "2", "null", "~", "yes", "Off", "1e5", ".5", "-0", "1_0", "1_", "1__2"]
+    ),
     st.text(max_size=20),
 )
 

@@ -109,7 +109,9 @@ def _plain_or_quoted(text: str, *, int_ok: bool = False) -> str:
         _SAFE_PLAIN.match(text)
         and text not in _NOT_STRINGS
         and not DECIMAL_RE.match(text)
-        and (not INT_RE.match(text) or (int_ok and str(int(text)) == text))
+        # the reader drops underscores from a number (1_000 is 1000): plain only when
+        # the integer it reads back is written exactly as this text
+        and (not INT_RE.match(text) or (int_ok and str(int(text.replace("_", ""))) == text))
     ):
         return text
     return _quoted(text)
