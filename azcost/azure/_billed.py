@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AzcostError
+from ..pricing._cost import EXACT
 from ._costexport import iter_export
 from ._meters import MeterSkipped, parse_meter
 from ._versions import resolve_meter
@@ -100,7 +101,7 @@ class BilledUsage:
         if found is None:
             found = self.excluded[reason] = Excluded(reason, example=meter)
         found.rows += 1
-        found.cost += cost
+        found.cost = EXACT.add(found.cost, cost)
 
     def unread(self, file: str, line: int, problem: str) -> None:
         """List one row that could not be read."""
@@ -119,7 +120,7 @@ def unit_tokens(unit: str) -> Decimal | None:
     if m is None or not unit.strip() or (m.group(1) is None and m.group(2) is not None):
         return None
     count = Decimal(m.group(1) or 1)
-    return count * _SCALE[(m.group(2) or "").lower() or None]
+    return EXACT.multiply(count, _SCALE[(m.group(2) or "").lower() or None])
 
 
 def account_of(resource_id: str) -> str:
@@ -277,10 +278,10 @@ class _Reader:
             key = (day, *kept)
             sums = groups.get(key)
             if sums is None:
-                groups[key] = [qty * per, cost]
+                groups[key] = [EXACT.multiply(qty, per), cost]
             else:
-                sums[0] += qty * per
-                sums[1] += cost
+                sums[0] = EXACT.add(sums[0], EXACT.multiply(qty, per))
+                sums[1] = EXACT.add(sums[1], cost)
         usage.files.append((path, rows.layout.name, n))
 
     def _currency(self, cur: str, path: str, line: int) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..errors import RetailImportError
+from ..pricing._cost import EXACT
 from ..pricing._deployment_types import DeploymentType, deployment_type_order
 from ..pricing._kinds import KINDS, RATE_FIELDS
 from ..pricing._merge import DatedRates, SeriesKey, agrees_from_start
@@ -102,9 +103,9 @@ class _Collector:
 
 
 def _per_mtok(price: Decimal, multiplier: Decimal) -> Decimal:
-    value = (price * multiplier).normalize()
+    value = EXACT.normalize(EXACT.multiply(price, multiplier))  # exact, whatever the context
     if value.as_tuple().exponent > -2:  # type: ignore[operator]  # finite: checked on read
-        value = value.quantize(Decimal("0.01"))
+        value = EXACT.quantize(value, Decimal("0.01"))
     return value
 
 

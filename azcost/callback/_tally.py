@@ -17,7 +17,7 @@ from uuid import UUID
 
 from .._text import text_table
 from ..ledger._record import COST_FIELDS, TOKEN_FIELDS, CallRecord, new_record
-from ..pricing._cost import Cost
+from ..pricing._cost import EXACT, Cost
 from ..pricing._money import money_str
 from ._identity import Identity
 from ._usage import Usage
@@ -25,6 +25,7 @@ from ._usage import Usage
 __all__ = ["ModelUsage", "Totals", "UnpricedCall", "build_record", "render_summary"]
 
 _ZERO = Decimal(0)
+_add = EXACT.add  # exact whatever the caller's decimal context; a C call, no context switch
 _NO_COSTS: tuple[None, ...] = (None,) * len(COST_FIELDS)
 _CACHED = "cached_input_tokens"
 _AUDIO_IN = "audio_input_tokens"
@@ -138,7 +139,7 @@ class Totals:
                     self.unpriced_requests.append(unpriced)
                 return
             total = cost.total
-            self.total_cost += total
+            self.total_cost = _add(self.total_cost, total)
             per = self.by_model.get(cost.model)
             if per is None:
                 per = self.by_model[cost.model] = ModelUsage()
@@ -153,7 +154,7 @@ class Totals:
             if details:
                 per.audio_input_tokens += details.get(_AUDIO_IN, 0)
                 per.audio_output_tokens += details.get(_AUDIO_OUT, 0)
-            per.total_cost += total
+            per.total_cost = _add(per.total_cost, total)
 
     def summary(self) -> str:
         """A plain-text table: requests, tokens and cost per model version, then unpriced calls."""

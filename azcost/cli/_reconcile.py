@@ -7,6 +7,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..pricing._cost import EXACT
 from ._common import add_format, dumps, parse_date, write
 
 __all__ = ["register"]
@@ -20,7 +21,7 @@ def _tolerance(text: str) -> Decimal:
         value = Decimal(-1)
     if not value.is_finite() or not 0 <= value <= 100:
         raise argparse.ArgumentTypeError(f"not a percentage from 0 to 100: {text!r}")
-    return value / 100
+    return EXACT.scaleb(value, -2)  # exact: a percentage moved two places
 
 
 def register(commands: Any) -> None:

@@ -10,6 +10,7 @@ rate of each day, so a negotiated discount or a wrong table shows as ``rate-diff
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..azure._billed import BilledUsage, CurrencyMismatchError, Excluded, Unreadable, read_billed
 from ..errors import AzcostError
 from ..ledger._metered import RecordedUsage, recorded_usage
+from ..pricing._cost import EXACT
 
 if TYPE_CHECKING:
     from ..ledger._writer import Ledger
@@ -40,6 +42,9 @@ STATUSES: tuple[Status, ...] = (
 """Every status a group can have."""
 
 _SHARE = Decimal("0.0001")
+# Money and token sums are exact (EXACT), whatever the caller's context. The tracked share
+# and the ratio of recorded to billed tokens are not money: they run in _RATIO (28 digits).
+_RATIO = decimal.Context(prec=28)
 _TEXT_KINDS = ("input", "cached_input", "output")
 
 
@@ -131,7 +136,7 @@ def _expected(
             out[key] = None
             continue
         rate = _rate(rates, kind)
-        out[key] = None if rate is None else tokens * rate
+        out[key] = None if rate is None else EXACT.multiply(tokens, rate)
     return out
 
 
@@ -145,7 +150,7 @@ def _fold_flat(
         tokens, cost, unpriced = recorded.pop(key)
         into = recorded.setdefault((*key[:3], "flat"), [0, Decimal(0), 0])
         into[0] += tokens
-        into[1] += cost
+        into[1] = EXACT.add(into[1], cost)
         into[2] = max(into[2], unpriced)
 
 
@@ -157,13 +162,15 @@ def _status(
     if recorded is None:
         return "billed-only"
     b, r = billed[0], Decimal(recorded[0])
-    allowed = tol * max(b, r)
-    if b - r > allowed:
+    allowed = EXACT.multiply(tol, max(b, r))
+    if EXACT.subtract(b, r) > allowed:
         return "untracked"
-    if r - b > allowed:
+    if EXACT.subtract(r, b) > allowed:
         return "unbilled"
-    if expected is not None and abs(billed[1] - expected) > tol * abs(expected):
-        return "rate-differs"
+    if expected is not None:
+        off = EXACT.subtract(billed[1], expected).copy_abs()
+        if off > EXACT.multiply(tol, expected.copy_abs()):
+            return "rate-differs"
     return "match"
 
 
@@ -178,8 +185,13 @@ def _roll(
             out[key] = list(values)
         else:
             for i, v in enumerate(values):
-                found[i] = None if v is None or found[i] is None else found[i] + v
+                found[i] = None if v is None or found[i] is None else _plus(found[i], v)
     return out
+
+
+def _plus(a: Any, b: Any) -> Any:
+    """``a + b``, exact for Decimals whatever the caller's context."""
+    return a + b if type(a) is int and type(b) is int else EXACT.add(a, b)
 
 
 def reconcile(
@@ -270,23 +282,34 @@ def _both(
         return billed, recorded.result()
 
 
+def _sum(values: Iterable[Decimal]) -> Decimal:
+    """The exact sum of ``values``, whatever the caller's decimal context."""
+    total = Decimal(0)
+    for v in values:
+        total = EXACT.add(total, v)
+    return total
+
+
 def _totals(result: Reconciliation) -> None:
     rows = result.rows
-    billed = sum((r.billed_cost for r in rows), Decimal(0))
+    billed = _sum(r.billed_cost for r in rows)
     expected: Decimal | None = Decimal(0)
     for r in rows:
         if r.status == "recorded-only":
             continue
         expected = (
-            None if expected is None or r.expected_cost is None else expected + r.expected_cost
+            None
+            if expected is None or r.expected_cost is None
+            else _plus(expected, r.expected_cost)
         )
     result.totals = {
         "billed_cost": billed,
-        "recorded_cost": sum((r.recorded_cost for r in rows), Decimal(0)),
+        "recorded_cost": _sum(r.recorded_cost for r in rows),
         "expected_cost": expected,
     }
-    tracked = Decimal(0)
-    for r in rows:
-        if r.billed_tokens > 0:
-            tracked += r.billed_cost * min(Decimal(1), r.recorded_tokens / r.billed_tokens)
-    result.tracked_share = (tracked / billed).quantize(_SHARE) if billed else None
+    with decimal.localcontext(_RATIO):
+        tracked = Decimal(0)
+        for r in rows:
+            if r.billed_tokens > 0:
+                tracked += r.billed_cost * min(Decimal(1), r.recorded_tokens / r.billed_tokens)
+        result.tracked_share = (tracked / billed).quantize(_SHARE) if billed else None

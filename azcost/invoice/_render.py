@@ -12,6 +12,7 @@ from typing import Any
 
 from .._text import text_table
 from ..errors import AzcostError
+from ..pricing._cost import EXACT
 from ..pricing._money import money_str
 from ._compare import ReconcileRow, Reconciliation
 
@@ -178,8 +179,8 @@ def _points(result: Reconciliation) -> list[dict[str, str]]:
     per: dict[str, list[Decimal]] = {}
     for r in result.rows:
         sums = per.setdefault(r.period, [Decimal(0), Decimal(0)])
-        sums[0] += r.billed_cost
-        sums[1] += r.recorded_cost
+        sums[0] = EXACT.add(sums[0], r.billed_cost)
+        sums[1] = EXACT.add(sums[1], r.recorded_cost)
     return [
         {"period": p, "billed": money_str(b), "recorded": money_str(c)}
         for p, (b, c) in sorted(per.items())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .._text import text_table
 from ..errors import AzcostError
+from ..pricing._cost import EXACT
 from ..pricing._money import money_str
 from ._record import TOKEN_FIELDS
 from ._sums import DIMENSIONS, Ask, Source, daily_spend, grouped, total_by_currency
@@ -37,6 +39,10 @@ __all__ = [
 ]
 
 _SHARE = Decimal("0.000001")
+# Money is added and subtracted in EXACT, never rounded whatever the caller's context; a
+# share is a ratio, not money: it is divided in _RATIO (28 digits) and rounded to _SHARE.
+_add = EXACT.add
+_RATIO = decimal.Context(prec=28)
 
 
 @dataclass(slots=True)
@@ -67,7 +73,7 @@ class AuditRow:
         """Repriced minus recorded cost; None unless every call of the group was repriced."""
         if self.repriced_cost is None or self.unrepriced_requests:
             return None
-        return self.repriced_cost - self.total_cost
+        return EXACT.subtract(self.repriced_cost, self.total_cost)
 
     @property
     def repriced_any(self) -> bool:
@@ -142,10 +148,10 @@ def audit(
             _reprice(conn, rows, ask, reprice)
     totals: dict[str, Decimal] = {}
     for row in rows:
-        totals[row.currency] = totals.get(row.currency, Decimal(0)) + row.total_cost
+        totals[row.currency] = _add(totals.get(row.currency, Decimal(0)), row.total_cost)
     for row in rows:
         grand = totals[row.currency]
-        row.share = (row.total_cost / grand).quantize(_SHARE) if grand else None
+        row.share = _RATIO.quantize(_RATIO.divide(row.total_cost, grand), _SHARE) if grand else None
     if any(name in ("day", "month") for name in ask.by):
         rows.sort(key=lambda r: tuple("" if k is None else k for k in r.keys))
     else:
@@ -186,7 +192,7 @@ def _reprice(conn: Connection, rows: list[AuditRow], ask: Ask, reprice: Reprice)
         except AzcostError:
             row.unrepriced_requests += count
             continue
-        row.repriced_cost = (row.repriced_cost or Decimal(0)) + cost.total
+        row.repriced_cost = _add(row.repriced_cost or Decimal(0), cost.total)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -244,11 +250,11 @@ def render_table(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
         body.append(line(["(none)" if k is None else k for k in r.keys], r))
         t = totals.setdefault(r.currency, AuditRow(keys=(), currency=r.currency, share=None))
         t.requests += r.requests
-        t.total_cost += r.total_cost
+        t.total_cost = _add(t.total_cost, r.total_cost)
         for name, v in r.tokens.items():
             t.tokens[name] = t.tokens.get(name, 0) + v
         if r.repriced_cost is not None:
-            t.repriced_cost = (t.repriced_cost or Decimal(0)) + r.repriced_cost
+            t.repriced_cost = _add(t.repriced_cost or Decimal(0), r.repriced_cost)
             t.unrepriced_requests += r.unrepriced_requests
     footer = [line(["TOTAL", *[""] * (len(by) - 1)], t) for t in totals.values()]
     out = text_table(head, body, footer, left=len(by), rules=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from ..errors import AzcostError
+from ..pricing._cost import EXACT
 from ..pricing._money import money_str
 from ._audit import AuditRow, render_json_rows
 from ._sums import daily_spend
@@ -140,7 +141,7 @@ def render_report(
     generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     totals: dict[str, Decimal] = {}
     for r in rows:
-        totals[r.currency] = totals.get(r.currency, Decimal(0)) + r.total_cost
+        totals[r.currency] = EXACT.add(totals.get(r.currency, Decimal(0)), r.total_cost)
     total_text = ", ".join(f"{money_str(v)} {k}" for k, v in totals.items()) or "0"
     return f"""<!DOCTYPE html>
 <html lang="en">

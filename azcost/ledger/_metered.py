@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..pricing._cost import EXACT
 from ..pricing._kinds import DETAIL_KINDS
 from ..pricing._kinds import KINDS as PRICED_KINDS
 from ._tables import CALLS
@@ -179,11 +180,11 @@ def _grouped(
                 continue
             cost = Decimal(summed or 0)
             if sqlite:
-                cost *= _PICO
+                cost = EXACT.multiply(cost, _PICO)
             key = (day, model, dtype, kind)
             sums_ = out.groups.setdefault(key, [0, Decimal(0), 0])
             sums_[0] += int(tokens or 0)
-            sums_[1] += cost
+            sums_[1] = EXACT.add(sums_[1], cost)
             sums_[2] = max(sums_[2], int(unpriced or 0))
 
 
@@ -205,4 +206,4 @@ def _inexact(
         for day, model, dtype, amount in conn.execute(sa.text(query), params):
             key = (day, model, dtype, kind)
             sums = out.groups.setdefault(key, [0, Decimal(0), 0])
-            sums[1] += Decimal(amount)
+            sums[1] = EXACT.add(sums[1], Decimal(amount))

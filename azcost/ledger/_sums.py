@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import LedgerError
+from ..pricing._cost import EXACT
 from ..pricing._money import money_str
 from ._checks import MAX_COST
 from ._record import COST_FIELDS, TOKEN_FIELDS
@@ -196,7 +197,7 @@ def _grouped(conn: Connection, ask: Ask) -> Grouped:
         else:
             if isinstance(costs[0], float):  # a rollup sum overflowed into REAL
                 return grouped_in_python(conn, ask)
-            cost = Decimal(costs[0] or 0).scaleb(_PICO)
+            cost = EXACT.scaleb(Decimal(costs[0] or 0), _PICO)
             inexact = inexact or bool(costs[1])
         out[tuple(r[:n])] = (metrics, cost)
     if inexact:  # totals finer than 1e-12: add them from their exact text
@@ -205,7 +206,7 @@ def _grouped(conn: Connection, ask: Ask) -> Grouped:
         tail = sa.select(*keys, CALLS.c.total_cost).where(*raw.filters(ask), _INEXACT)
         for r in conn.execute(tail):
             metrics, cost = out[tuple(r[:-1])]
-            out[tuple(r[:-1])] = (metrics, cost + Decimal(r[-1]))
+            out[tuple(r[:-1])] = (metrics, EXACT.add(cost, Decimal(r[-1])))
     return out
 
 
@@ -233,7 +234,7 @@ def grouped_in_python(conn: Connection, ask: Ask) -> Grouped:
     )
     for r in conn.execute(costs):
         metrics, cost = out[tuple(r[:-1])]
-        out[tuple(r[:-1])] = (metrics, cost + Decimal(r[-1]))
+        out[tuple(r[:-1])] = (metrics, EXACT.add(cost, Decimal(r[-1])))
     return out
 
 

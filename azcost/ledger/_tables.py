@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..pricing import money_str
+from ..pricing._cost import EXACT
 from ._checks import check_labels_json
 from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord
 
@@ -143,7 +144,7 @@ _INT64 = 2**63
 def pico(total: Decimal | None) -> int | None:
     if total is None:
         return None
-    scaled = total.scaleb(_PICO)
+    scaled = EXACT.scaleb(total, _PICO)  # never rounded, whatever the caller's context
     if scaled != scaled.to_integral_value():
         return None
     value = int(scaled)
