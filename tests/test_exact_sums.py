@@ -26,7 +26,7 @@ from azcost.testing import FakeAzureChatModel
 TOKENS = st.integers(min_value=0, max_value=2**63 - 1)
 # per-1M-token rates of up to 45 significant digits and 40 decimal places
 RATES = st.builds(
-    lambda k, places: Decimal(k).scaleb(-places),
+    lambda k, places: Decimal(f"{k}e-{places}"),  # exact: scaleb would round
     st.integers(min_value=0, max_value=10**45),
     st.integers(min_value=0, max_value=40),
 )
@@ -34,7 +34,7 @@ RATES = st.builds(
 # PLACES places, below the ledger's MAX_COST and MAX_COST_PLACES
 PLACES = min(40, MAX_COST_PLACES)
 COSTS = st.integers(min_value=10**28, max_value=int(MAX_COST) * 10**PLACES - 1).map(
-    lambda k: Decimal(k).scaleb(-PLACES)
+    lambda k: Decimal(f"{k}e-{PLACES}")  # exact: scaleb would round to 28 digits
 )
 MODELS = ("gpt-exact-0001", "gpt-exact-0002")
 SMALL_CONTEXT = decimal.Context(prec=5)  # the caller's context: any arithmetic in it rounds
@@ -131,7 +131,8 @@ def test_reconcile_billed_total_is_the_exact_sum_of_the_export_costs(
     ]
     with tempfile.TemporaryDirectory() as folder:
         url = sqlite_url(Path(folder) / "spend.db")
-        Ledger(url).close()
+        with Ledger(url) as ledger:  # an empty ledger: reconcile reads one, never creates it
+            assert ledger.engine is not None
         export = ce.ea(Path(folder) / "export.csv", usages)
         with decimal.localcontext(SMALL_CONTEXT):
             result = reconcile([export], url, by="month")
