@@ -13,7 +13,8 @@ eating memory:
 - whole-file reads stop at :func:`max_input_bytes` (``$AZCOST_MAX_INPUT_BYTES``,
   default 64 MiB); streamed reads (JSONL, CSV, gzip'd exports, measured after
   decompression) at :func:`max_stream_bytes` (``$AZCOST_MAX_STREAM_BYTES``,
-  default 16 GiB), one line at :data:`MAX_LINE_BYTES`;
+  default 16 GiB; a gzip file may expand at most :data:`MAX_EXPANSION` fold), one
+  line at :data:`MAX_LINE_BYTES`;
 - text is UTF-8, strictly: a bad byte is reported with its line and column;
 - structured documents nest at most :data:`MAX_DEPTH` levels and a number is at
   most :data:`MAX_NUMBER_CHARS` characters with an exponent within
@@ -36,6 +37,7 @@ from .errors import AzcostError, InputFileError
 
 __all__ = [
     "MAX_DEPTH",
+    "MAX_EXPANSION",
     "MAX_EXPONENT",
     "MAX_LINE_BYTES",
     "MAX_NUMBER_CHARS",
@@ -65,6 +67,9 @@ MAX_NUMBER_CHARS = 100
 MAX_EXPONENT = 100
 """Largest decimal exponent, either sign, of a number read from a file (``1e101`` is refused)."""
 
+MAX_EXPANSION = 250
+"""Largest ratio of decompressed to compressed bytes (CSV compresses 10-30 fold; a bomb 1000)."""
+_EXPANSION_FLOOR = 4 * 1024 * 1024  # small files are not judged by their ratio
 _GZIP_MAGIC = b"\x1f\x8b"
 _OPEN_FLAGS = (
     os.O_RDONLY
@@ -206,11 +211,14 @@ def read_text(path: str | Path, *, limit: int | None = None) -> str:
 class _Capped(io.RawIOBase):
     """A binary reader that refuses to deliver more than ``limit`` bytes."""
 
-    def __init__(self, inner: IO[bytes], path: str, limit: int) -> None:
+    def __init__(
+        self, inner: IO[bytes], path: str, limit: int, compressed: IO[bytes] | None = None
+    ) -> None:
         self.inner = inner
         self.path = path
         self.limit = limit
         self.total = 0
+        self.compressed = compressed
 
     def readable(self) -> bool:
         return True
@@ -225,6 +233,15 @@ class _Capped(io.RawIOBase):
         self.total += n
         if self.total > self.limit:
             raise _too_large(self.path, None, self.limit, STREAM_BYTES_ENV)
+        if (
+            self.compressed is not None
+            and self.total > _EXPANSION_FLOOR
+            and self.total > MAX_EXPANSION * max(self.compressed.tell(), 1)
+        ):
+            raise InputFileError(
+                f"expands more than {MAX_EXPANSION}-fold when decompressed (a compression bomb?)",
+                path=self.path,
+            )
         return n
 
     def close(self) -> None:
@@ -239,24 +256,27 @@ def open_binary(
     """A buffered binary stream of a regular file, capped at ``limit`` bytes as it is read.
 
     A gzip file (recognised by its first bytes) is decompressed, and the cap
-    (default :func:`max_stream_bytes`) applies to the decompressed bytes.
+    (default :func:`max_stream_bytes`) applies to the decompressed bytes; so does
+    :data:`MAX_EXPANSION`.
     """
     name = os.fspath(path)
     cap = max_stream_bytes() if limit is None else limit
     f, _ = _open_regular(name)
     inner: IO[bytes] = f
+    compressed: IO[bytes] | None = None
     try:
         if decompress and f.read(2) == _GZIP_MAGIC:
             import gzip  # only for compressed exports
 
             f.seek(0)
             inner = cast("IO[bytes]", gzip.GzipFile(fileobj=f, mode="rb"))
+            compressed = f
         else:
             f.seek(0)
     except OSError as exc:
         f.close()
         raise _cannot_read(name, exc) from None
-    return io.BufferedReader(_Capped(inner, name, cap))
+    return io.BufferedReader(_Capped(inner, name, cap, compressed))
 
 
 def iter_lines(

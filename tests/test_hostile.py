@@ -155,3 +155,36 @@ def test_ledger_import_refuses_the_bad_line_and_loses_nothing(
     assert "hostile-2" not in ids, "the bad line was stored"
     assert total.is_finite()
     assert total == recorded[1] + Decimal("0.000078") * (len(ids) - len(recorded[0]))
+
+
+@pytest.mark.parametrize("name", _corpus("exports"))
+def test_cost_export_is_refused_or_its_bad_row_listed_and_nothing_is_written(
+    name: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken file stops ``reconcile`` (exit 2); a bad row is listed with file and line."""
+    from ledger_helpers import make_record, sqlite_url
+
+    path = HOSTILE / name
+    expected = _expected(name)
+    url = sqlite_url(workdir / "spend.db")
+    with Ledger(url, durability="sync") as ledger:
+        ledger.record(make_record(1))
+    recorded = _ledger_state(url)
+    before = files_in(workdir)
+    with time_limit():
+        from azcost.cli import main
+
+        code = main(["reconcile", str(path), url])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    if code == 2:
+        lines = err.splitlines()
+        assert len(lines) == 1
+        assert_names(lines[0], path, expected)
+    else:
+        where = f"{path}:{expected.line}: "
+        listed = [line.strip() for line in out.splitlines() if where in line]
+        assert listed, f"the bad row is neither refused nor listed: {out}"
+        assert_names(f"azcost: error: {listed[0]}", path, expected)
+    assert _ledger_state(url) == recorded
+    _assert_clean(workdir, before)

@@ -69,6 +69,7 @@ ENTRY_POINTS: dict[str, tuple[str, Callable[[Path, Path], list[str]]]] = {
         lambda p, w: ["audit", sqlite_url(w / "spend.db"), "--reprice", str(p)],
     ),
     "ledger import": (".jsonl", lambda p, w: ["ledger", "import", str(p), str(w / "spend.db")]),
+    "reconcile": (".csv", lambda p, w: ["reconcile", str(p), sqlite_url(w / "spend.db")]),
     "audit (ledger file)": (".db", lambda p, w: ["audit", str(p)]),
     "ledger stats (ledger file)": (".db", lambda p, w: ["ledger", "stats", str(p)]),
 }
@@ -109,7 +110,11 @@ def test_special_and_huge_files_are_refused_at_once(
     shown = str(hostile) if kind != "dev-zero" or suffix != ".db" else "/dev/zero"
     assert shown in lines[0], lines[0]
     word = {"fifo": "FIFO", "dev-zero": "device", "folder": "folder", "sparse-huge": "too large"}
-    assert ("line longer than" if streamed else word[kind]) in lines[0]
+    if streamed:
+        word[kind] = "line longer than"
+    elif kind == "sparse-huge" and suffix == ".csv":  # streamed, one CSV field is capped
+        word[kind] = "larger than field limit"
+    assert word[kind] in lines[0]
     assert files_in(work) == before
     assert (work / "table.yaml").read_bytes() == table
     assert _records(work / "spend.db") == ["run-00000000", "run-00000001", "run-00000002"]
@@ -144,6 +149,43 @@ def test_a_jsonl_line_over_the_line_limit_is_named_and_nothing_recorded_is_lost(
     kept = _records(work / "spend.db")
     assert {"run-00000000", "run-00000001", "run-00000002"} <= set(kept)
     assert "run-00000008" not in kept
+
+
+def _gzip_export(path: Path, lines: int, line: bytes) -> Path:
+    import gzip
+
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(b"Date,MeterName,Quantity,UnitOfMeasure,CostInBillingCurrency\n")
+        for _ in range(lines):
+            f.write(line)
+    return path
+
+
+def test_a_gzip_bomb_is_refused_by_its_expansion(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """40 MB of the same line in about 100 KB of gzip: refused long before it is all read."""
+    bomb = _gzip_export(work / "export.csv.gz", 40_000, b"a,b,c,d," + b"0" * 991 + b"\n")
+    before = files_in(work)
+    code, lines = run_cli(["reconcile", str(bomb), sqlite_url(work / "spend.db")], capsys)
+    assert code == 2
+    assert len(lines) == 1
+    assert_names(lines[0], bomb, None)
+    assert "expands more than 250-fold" in lines[0]
+    assert files_in(work) == before
+
+
+def test_a_stream_stops_at_the_limit_from_the_environment(
+    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = _gzip_export(
+        work / "export.csv.gz", 2_000, b"a,b,c,d," + os.urandom(200).hex().encode() + b"\n"
+    )
+    monkeypatch.setenv("AZCOST_MAX_STREAM_BYTES", "100000")
+    code, lines = run_cli(["reconcile", str(export), sqlite_url(work / "spend.db")], capsys)
+    assert code == 2
+    assert len(lines) == 1
+    assert "over the limit of 100,000 bytes (set $AZCOST_MAX_STREAM_BYTES" in lines[0]
 
 
 # ---------------------------------------------------------------- hostile ledger URLs

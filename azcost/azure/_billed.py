@@ -21,6 +21,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .._input import MAX_EXPONENT as _EXPONENT
+from .._input import MAX_NUMBER_CHARS as _LONGEST
 from ..errors import AzcostError
 from ..pricing._cost import EXACT
 from ._costexport import iter_export
@@ -155,14 +157,6 @@ def _parse_day(text: str) -> str | None:
         return None
 
 
-def _number(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text)
-    except (InvalidOperation, ValueError):
-        return None
-    return value if value.is_finite() else None
-
-
 class _Reader:
     """Classifies rows, with a cache per distinct meter, unit, date and resource text."""
 
@@ -231,7 +225,7 @@ class _Reader:
                 cost = Decimal(f[4])
             except InvalidOperation:
                 cost = Decimal("NaN")
-            if not cost.is_finite():
+            if not cost.is_finite() or len(f[4]) > _LONGEST or abs(cost.adjusted()) > _EXPONENT:
                 usage.unread(path, rows.line, f"cost {f[4]!r} is not a number")
                 continue
             if f[5] != currency:
@@ -272,7 +266,7 @@ class _Reader:
                 qty = Decimal(f[2])
             except InvalidOperation:
                 qty = Decimal("NaN")
-            if not qty.is_finite():
+            if not qty.is_finite() or len(f[2]) > _LONGEST or abs(qty.adjusted()) > _EXPONENT:
                 usage.unread(path, rows.line, f"quantity {f[2]!r} is not a number")
                 continue
             key = (day, *kept)

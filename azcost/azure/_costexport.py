@@ -28,7 +28,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from .._input import open_binary
+from .._input import iter_lines, open_binary
 from ..errors import InputFileError
 
 __all__ = ["FIELDS", "ExportRows", "Layout", "detect_layout", "iter_export"]
@@ -79,6 +79,15 @@ def detect_layout(header: Sequence[str], path: str) -> Layout:
     """The layout of a header row; :class:`InputFileError` when it is not a cost details file."""
     names = [h.strip().lstrip("\ufeff") for h in header]
     lower = {n.lower(): i for i, n in reversed(list(enumerate(names)))}
+    if len(lower) < len(names) and len({n.lower() for n in names if n}) < sum(
+        1 for n in names if n
+    ):
+        twice = next(n for i, n in enumerate(names) if n and lower[n.lower()] != i)
+        raise InputFileError(
+            f"column {twice!r} appears twice in the header: which one holds the value?",
+            path=path,
+            line=1,
+        )
     positions: list[int] = []
     found: list[str] = []
     for field in FIELDS[:-1]:
@@ -145,7 +154,7 @@ def _picker(layout: Layout, width: int) -> tuple[Any, bool]:
 def _iter_csv(path: str) -> ExportRows:
     stream = io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", errors="strict", newline="")
     csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
-    reader = csv.reader(stream)
+    reader = csv.reader(stream, strict=True)  # a stray or unclosed quote is an error
     try:
         header = _next_row(reader, path)
         if header is None:
@@ -156,6 +165,21 @@ def _iter_csv(path: str) -> ExportRows:
         raise
     rows = _csv_rows(stream, reader, layout, len(header), path)
     return ExportRows(layout, rows, lambda: reader.line_num)
+
+
+def _bad_byte(path: str) -> InputFileError | None:
+    """The first line that is not UTF-8, with its line and column (the error path only).
+
+    Rows are decoded in large chunks for speed, so a decoding error does not know
+    its line; the file is read again line by line to name it.
+    """
+    try:
+        for _, text in iter_lines(path):
+            if isinstance(text, InputFileError) and text.problem.startswith("not UTF-8"):
+                return text
+    except InputFileError:
+        return None
+    return None
 
 
 def _next_row(reader: Any, path: str) -> list[str] | None:
@@ -176,10 +200,10 @@ def _broken(path: str, line: int, exc: BaseException) -> InputFileError:
         if "ended before" in problem:
             problem = f"the file ends early (a truncated download?): {problem}"
         return InputFileError(problem, path=path, line=line)
+    if isinstance(exc, UnicodeDecodeError):
+        return _bad_byte(path) or InputFileError(f"not UTF-8 text ({exc.reason})", path=path)
     if isinstance(exc, EOFError):
         problem = "the file ends early (a truncated download?)"
-    elif isinstance(exc, UnicodeDecodeError):
-        problem = f"not UTF-8 text ({exc.reason})"
     elif isinstance(exc, (zlib.error, OSError)):
         problem = f"cannot decompress or read: {exc}"
     else:
