@@ -562,6 +562,7 @@ def test_kill_9_of_a_sync_writer_loses_no_acknowledged_record(ledger_url: str) -
     acknowledged = [proc.stdout.readline().strip() for _ in range(40)]
     os.kill(proc.pid, signal.SIGKILL)
     acknowledged += proc.stdout.read().split()  # printed before the kill landed
+    proc.stdout.close()
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert set(acknowledged) <= _run_ids(ledger_url)

@@ -36,8 +36,8 @@ Migration = tuple[str, Callable[[Connection], None]]
 MIGRATIONS: list[Migration] = []
 """Ordered, named schema migrations; applied names are recorded in ``azcost_migrations``."""
 
-# The token and cost columns of the first schema (m001 and the m004 rollup): a later
-# token kind arrives through a migration of its own, never by changing these.
+# The token and cost columns of the first schema, which m001 and the m004 rollup create;
+# each later token kind has a migration of its own.
 _M001_TOKENS = (
     "input_tokens",
     "cached_input_tokens",
@@ -137,7 +137,7 @@ def _m004_daily_rollup(conn: Connection) -> None:
 
 @migration
 def _m005_rollup_by_batch(conn: Connection) -> None:
-    """SQLite: drop the per-row rollup trigger; the writer adds each batch (see above)."""
+    """SQLite: drop the per-row rollup trigger; the writer adds each batch to the rollup."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {CALLS.name}_daily")
 

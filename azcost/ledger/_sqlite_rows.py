@@ -1,12 +1,11 @@
 """Ledger rows for SQLite, built fast.
 
 What costs on SQLite is Python's per-value work: sqlite3 binds None and bool through its
-adaptation lookup (several times the cost of a str or int), and the per-row trigger
-upserted the rollup once per call. So rows are built in one pass from one attrgetter
-call, bools become 0/1 (what SQLite stores for them anyway), and each batch is grouped
-by which columns are NULL: one INSERT per pattern with NULL written into the statement.
-The rollup is then added per batch (ROLLUP_BATCH_SQL). The stored values are those of
-row_of(rec, text_money=True), column for column.
+adaptation lookup (several times the cost of a str or int). So rows are built in one pass
+from one attrgetter call, bools become 0/1 (what SQLite stores for them anyway), and each
+batch is grouped by which columns are NULL: one INSERT per pattern with NULL written into
+the statement. The writer adds the batch to the rollup afterwards (ROLLUP_BATCH_SQL). The
+stored values are those of row_of(rec, text_money=True), column for column.
 """
 
 from __future__ import annotations

@@ -37,11 +37,13 @@ __all__ = [
     "ROLLUP_KEYS",
     "ROLLUP_ROWS_SQL",
     "ROLLUP_SUMS",
+    "TABLES",
     "Money",
     "calls_columns",
     "daily_table",
     "insert_sql",
     "labels_of",
+    "on_dialect",
     "pico",
     "record_from_row",
     "rollup_sums",
@@ -130,6 +132,14 @@ CALLS = sa.Table(
     sa.Column("service_tier", sa.Text),
 )
 """The ledger table, latest schema: one row per completed call."""
+
+sa.Index(f"ix_{CALLS.name}_day", CALLS.c.day)
+sa.Index(
+    f"ix_{CALLS.name}_inexact",
+    CALLS.c.day,
+    sqlite_where=sa.text("total_cost IS NOT NULL AND total_cost_pico IS NULL"),
+    info={"dialect": "sqlite"},
+)
 
 COLUMNS: tuple[str, ...] = tuple(c.name for c in CALLS.columns)
 """Column order used by :func:`row_of` and :func:`insert_sql`."""
@@ -286,14 +296,13 @@ def insert_sql(dialect: str) -> str:
 
 
 # The daily rollup (SQLite only): one row per (day, model, deployment, type, region,
-# currency) with running sums, kept by a trigger on every row actually inserted (a
-# skipped duplicate run id fires nothing), in the same transaction; since m005 the writer
-# adds each batch instead of the trigger. Audits by model,
-# deployment, type, region, day or month read it instead of every call, so they take
-# the same time at 1M or 10M calls. NULL keys are stored as '' (SQLite treats NULLs in
-# a primary key as distinct, which would defeat the upsert). The pico sum becomes REAL if
-# it ever overflows 64 bits; the audit then falls back to the calls table.
-# PostgreSQL sums NUMERIC fast enough and keeps no rollup.
+# currency) with running sums. The writer adds each batch to it in the batch's own
+# transaction (see ROLLUP_BATCH_SQL). Audits by model, deployment, type, region, day or
+# month read it instead of every call, so they take the same time at 1M or 10M calls.
+# NULL keys are stored as '' (SQLite treats NULLs in a primary key as distinct, which
+# would defeat the upsert). The pico sum becomes REAL if it ever overflows 64 bits; the
+# audit then falls back to the calls table. PostgreSQL sums NUMERIC fast enough and keeps
+# no rollup.
 
 ROLLUP_KEYS = (
     "day", "model", "reported_model", "model_version", "deployment", "deployment_type",
@@ -313,6 +322,7 @@ def daily_table(tokens: Sequence[str]) -> sa.Table:
         sa.MetaData(),
         *(sa.Column(k, sa.Text, primary_key=True) for k in ROLLUP_KEYS),
         *(sa.Column(k, sa.BigInteger, nullable=False) for k in rollup_sums(tokens)),
+        info={"dialect": "sqlite"},
     )
 
 
@@ -320,6 +330,15 @@ ROLLUP_SUMS = rollup_sums(TOKEN_FIELDS)
 
 DAILY = daily_table(TOKEN_FIELDS)
 """The SQLite daily rollup of ``azcost_calls`` (see the comment above)."""
+
+TABLES: tuple[sa.Table, ...] = (MIGRATIONS_TABLE, CALLS, DAILY)
+"""Every table of the latest schema, with its indexes; the migrations must arrive at it."""
+
+
+def on_dialect(item: sa.Table | sa.Index, dialect: str) -> bool:
+    """True when the latest schema has *item* on *dialect* (``info["dialect"]`` limits it)."""
+    only = item.info.get("dialect")
+    return only is None or only == dialect
 
 
 def rollup_values(prefix: str, tokens: Sequence[str] = TOKEN_FIELDS) -> list[str]:
@@ -337,15 +356,13 @@ def rollup_values(prefix: str, tokens: Sequence[str] = TOKEN_FIELDS) -> list[str
     ]
 
 
-# m005: the per-row trigger cost more than the insert itself. The writer now folds each
-# batch into the rollup in the batch's own transaction, one upsert per group, summing the
-# rows that batch really inserted: SQLite gives a new row a rowid above every existing one
-# (the table never reaches rowid 2**63-1), so "rowid > the maximum before the batch" is
-# exactly the batch's new rows; a skipped duplicate run id is not among them, and BEGIN
-# IMMEDIATE keeps other writers out until the commit. Same sums, same keys as the trigger.
-# SQL's sum() fails on a 64-bit overflow where the trigger's "+" turned the sum into REAL
-# (which the audit detects); the writer then runs ROLLUP_ROWS_SQL, the trigger's own
-# row-by-row upsert, in the same transaction.
+# How a batch reaches the rollup: one upsert per group, summing the rows that batch
+# really inserted. SQLite gives a new row a rowid above every existing one (the table
+# never reaches rowid 2**63-1), so "rowid > the maximum before the batch" is exactly the
+# batch's new rows; a skipped duplicate run id is not among them, and BEGIN IMMEDIATE
+# keeps other writers out until the commit. SQL's sum() fails on a 64-bit overflow; the
+# writer then runs ROLLUP_ROWS_SQL, a row-by-row upsert whose "+" turns the sum into REAL
+# (which the audit detects), in the same transaction.
 
 _ROLLUP_INTO = f"INSERT INTO {DAILY.name} ({', '.join((*ROLLUP_KEYS, *ROLLUP_SUMS))}) "
 _ROLLUP_UPSERT = (
