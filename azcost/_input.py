@@ -246,7 +246,11 @@ class _Capped(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            self.inner.close()
+            try:
+                self.inner.close()
+            finally:  # a GzipFile leaves the file it reads from open
+                if self.compressed is not None:
+                    self.compressed.close()
         super().close()
 
 
