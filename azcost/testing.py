@@ -1,4 +1,4 @@
-"""Helpers for testing cost code offline: a fake Azure chat model and embeddings.
+"""Helpers for testing cost code offline: fake Azure chat and embeddings models, a ledger.
 
 :class:`FakeAzureChatModel` answers like ``azcost.chat.AzureChatOpenAI`` talking to
 Azure, with no network: the versioned model name exactly once in
@@ -15,10 +15,14 @@ the exact cost to expect::
 
 :class:`FakeAzureEmbeddings` is counted like ``azcost.embeddings.AzureOpenAIEmbeddings``:
 one request per ``chunk_size`` texts, one token per word.
+
+:class:`MemoryLedger` takes the place of a database ledger in a test: the handler hands
+it one :class:`~azcost.ledger.CallRecord` per call, kept in order in ``records``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -36,9 +40,47 @@ from pydantic import BaseModel, ConfigDict, Field
 from .callback._identity import Client
 from .callback._scope import after_request, before_request
 from .callback._usage import Usage
+from .ledger import CallRecord
 from .pricing._resolve import join_version
 
-__all__ = ["FakeAzureChatModel", "FakeAzureEmbeddings"]
+__all__ = ["FakeAzureChatModel", "FakeAzureEmbeddings", "MemoryLedger"]
+
+
+class MemoryLedger:
+    """A ledger that keeps every record in memory, for tests: pass it as ``ledger=``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[CallRecord] = []
+        self.flushes = 0
+        """How many times :meth:`flush` was called (the handler flushes at the block's end)."""
+        self.closed = False
+        """True once :meth:`close` was called (the handler closes only ledgers it opened)."""
+
+    @property
+    def records(self) -> list[CallRecord]:
+        """The records received so far, oldest first (a copy)."""
+        with self._lock:
+            return list(self._records)
+
+    def record(self, rec: CallRecord) -> None:
+        """Keep one call's record (thread-safe, like the database ledger)."""
+        with self._lock:
+            self._records.append(rec)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Nothing to wait for: every record is kept as it arrives; counted in ``flushes``."""
+        with self._lock:
+            self.flushes += 1
+
+    def close(self) -> None:
+        """Mark the ledger closed; its records stay readable."""
+        self.closed = True
+
+    def clear(self) -> None:
+        """Forget the records received so far."""
+        with self._lock:
+            self._records.clear()
 
 
 class FakeAzureChatModel(BaseChatModel):

@@ -155,7 +155,7 @@ def test_shares_of_one_currency_add_up_to_one(
     seeded: tuple[str, list[CallRecord]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = _audit_json(capsys, seeded[0], "--by", "day")
-    assert abs(sum(Decimal(r["share"]) for r in rows) - 1) <= Decimal("0.00001")
+    assert abs(sum((Decimal(r["share"]) for r in rows), Decimal(0)) - 1) <= Decimal("0.00001")
 
 
 def test_several_by_give_one_row_per_combination(
@@ -264,7 +264,7 @@ def test_table_format_ends_with_a_total_line(
     url, records = seeded
     assert main(["audit", url]) == 0
     lines = capsys.readouterr().out.splitlines()
-    total = sum((r.total_cost or Decimal(0)) for r in records)
+    total = sum((r.total_cost or Decimal(0) for r in records), Decimal(0))
     assert lines[-1].split()[:2] == ["TOTAL", str(len(records))]
     assert f"{azcost.pricing.money_str(total)} USD" in lines[-1]
 
@@ -365,7 +365,7 @@ def test_ledger_stats_json(
     url, records = seeded
     assert main(["ledger", "stats", url, "--format", "json"]) == 0
     stats = json.loads(capsys.readouterr().out)
-    total = sum((r.total_cost or Decimal(0)) for r in records)
+    total = sum((r.total_cost or Decimal(0) for r in records), Decimal(0))
     assert (stats["records"], stats["unpriced"]) == (len(records), 1)
     assert stats["total_cost"] == {"USD": azcost.pricing.money_str(total)}
 

@@ -118,7 +118,7 @@ def _result(
     model_name: str | None, usage: dict[str, Any] | None, llm_output: Any = None
 ) -> LLMResult:
     meta = {"model_name": model_name} if model_name else {}
-    msg = AIMessage(content="ok", response_metadata=meta, usage_metadata=usage)  # type: ignore[arg-type]
+    msg = AIMessage(content="ok", response_metadata=meta, usage_metadata=usage)
     return LLMResult(generations=[[ChatGeneration(message=msg)]], llm_output=llm_output)
 
 
@@ -176,8 +176,8 @@ def test_completion_llm_results_are_priced_from_llm_output(mini: azcost.PricingT
 def test_every_prompt_of_one_result_is_counted(mini: azcost.PricingTable) -> None:
     handler = CostCallbackHandler(mini)
     gens = [
-        [ChatGeneration(message=AIMessage("a", usage_metadata=USAGE))],  # type: ignore[arg-type]
-        [ChatGeneration(message=AIMessage("b", usage_metadata=USAGE))],  # type: ignore[arg-type]
+        [ChatGeneration(message=AIMessage("a", usage_metadata=USAGE))],
+        [ChatGeneration(message=AIMessage("b", usage_metadata=USAGE))],
     ]
     run_id = uuid.uuid4()
     handler.on_chat_model_start({"kwargs": {"model_version": "0301"}}, [[]], run_id=run_id)

@@ -13,7 +13,7 @@ pytest.importorskip("langchain_openai")
 from azure_server import AzureServer, DeploymentSpec
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage, HumanMessage
-from langchain_core.outputs import LLMResult
+from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_openai import AzureChatOpenAI as UpstreamAzureChatOpenAI
 
 from azcost.chat import AzureChatOpenAI
@@ -71,7 +71,7 @@ def run(llm: AzureChatOpenAI, mode: str, ends: Ends) -> BaseMessage:
     out = chunks[0]
     for c in chunks[1:]:
         out = out + c
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 CASES = [
@@ -92,7 +92,9 @@ def test_output_names_the_version_exactly_once(
     message = run(make(server, deployment, version), mode, ends)
     assert message.response_metadata["model_name"] == expected
     [result] = ends.results
-    assert result.generations[0][0].message.response_metadata["model_name"] == expected  # type: ignore[attr-defined]
+    generation = result.generations[0][0]
+    assert isinstance(generation, ChatGeneration)
+    assert generation.message.response_metadata["model_name"] == expected
     if result.llm_output is not None:  # streaming hands callbacks no llm_output
         assert result.llm_output["model_name"] == expected
 
@@ -103,7 +105,7 @@ def test_output_names_the_version_exactly_once(
 @pytest.mark.filterwarnings("ignore:Unexpected type for token usage:UserWarning")
 def test_each_prompt_of_generate_reports_the_version_once(server: AzureServer) -> None:
     ends = Ends()
-    prompts = [[HumanMessage("hi")], [HumanMessage("ho")]]
+    prompts: list[list[BaseMessage]] = [[HumanMessage("hi")], [HumanMessage("ho")]]
     make(server, "versioned", "2024-08-06").generate(prompts, callbacks=[ends])
     names = [r.llm_output["model_name"] for r in ends.results if r.llm_output]
     assert names == ["gpt-4o-2024-08-06"] * 2

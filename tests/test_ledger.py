@@ -511,12 +511,13 @@ _WRITER = textwrap.dedent(
 
 def _writer(url: str, durability: str, start: int, n: int, **kw: object) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
-    return subprocess.Popen(
+    proc: subprocess.Popen[str] = subprocess.Popen(
         [sys.executable, "-c", _WRITER, url, durability, str(start), str(n)],
         env=env,
         text=True,
         **kw,  # type: ignore[call-overload]
     )
+    return proc
 
 
 @pytest.mark.parametrize("durability", ["async", "sync"])

@@ -86,7 +86,7 @@ def test_m006_adds_the_new_kinds_to_a_ledger_of_the_first_schema(ledger_url: str
     engine.dispose()
     with Ledger(ledger_url, durability="sync") as ledger:
         ledger.record(_every_kind_record(1))
-        old = next(r for r in ledger.iter_records() if r.run_id == "old-1")
+        (old,) = [r for r in ledger.iter_records() if r.run_id == "old-1"]
         rows = audit(ledger.read_engine(), ["model"])
     assert (old.image_input_tokens, old.cached_image_input_tokens, old.image_output_tokens) == (
         0,

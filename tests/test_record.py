@@ -36,7 +36,7 @@ def _build(
 ) -> tuple[CallRecord, azcost.Cost | None]:
     ident = identify(table, {}, Client("chat", None, None, None), model)
     prompt, cached, completion, reasoning, audio_in, audio_out = tokens
-    parts = {
+    parts: dict[str, Any] = {
         "cached_input_tokens": cached,
         "audio_input_tokens": audio_in,
         "audio_output_tokens": audio_out,
@@ -67,7 +67,9 @@ def _build(
 
 
 def test_fast_constructor_builds_the_same_frozen_record_as_init() -> None:
-    values = [object() for _ in NAMES]  # a distinct value per field: a swapped slot shows
+    values: list[Any] = [
+        object() for _ in NAMES
+    ]  # a distinct value per field: a swapped slot shows
     rec = new_record(*values)
     assert type(rec) is CallRecord
     assert [getattr(rec, name) for name in NAMES] == values

@@ -89,6 +89,7 @@ def test_batch_is_half_the_matching_standard_price() -> None:
         if DeploymentType.GLOBAL in types and DeploymentType.GLOBAL_BATCH in types:
             std = TABLE.rates(name, deployment_type="global").period
             batch = TABLE.rates(name, deployment_type="global-batch").period
+            assert batch.input_per_mtok is not None, name
             assert batch.input_per_mtok * 2 == std.input_per_mtok, name
 
 
@@ -199,8 +200,9 @@ def test_realtime_call_prices_cached_audio_at_its_own_rate() -> None:
         at=dt.date(2026, 8, 1),
     )
     rates = cost.rates
-    assert cost.total == 1000 * (rates.input + rates.audio_input + rates.cached_audio_input)
+    assert rates.audio_input is not None
     assert rates.cached_audio_input is not None
+    assert cost.total == 1000 * (rates.input + rates.audio_input + rates.cached_audio_input)
     assert rates.cached_audio_input < rates.audio_input
 
 
@@ -213,6 +215,7 @@ def test_image_model_prices_image_output_and_refuses_text_output() -> None:
         deployment_type="global",
         at=dt.date(2026, 8, 1),
     )
+    assert cost.rates.image_output is not None
     assert cost.total == 100 * cost.rates.input + 1000 * cost.rates.image_output
     with pytest.raises(azcost.errors.NoPriceError):
         TABLE.cost("gpt-image-1", input_tokens=100, output_tokens=10, at=dt.date(2026, 8, 1))

@@ -105,7 +105,7 @@ def test_stream_ends_with_a_usage_chunk() -> None:
 
 def test_stream_without_usage_reports_none() -> None:
     chunks = list(FakeAzureChatModel(stream_usage=False).stream("hi"))
-    assert all(not c.usage_metadata for c in chunks)  # type: ignore[attr-defined]
+    assert all(not c.usage_metadata for c in chunks)
 
 
 def test_token_counts_default_to_an_estimate_of_the_text() -> None:
