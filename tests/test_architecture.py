@@ -25,7 +25,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "callback": BOTTOM | {"pricing", "ledger"},
     "invoice": BOTTOM | {"pricing", "ledger", "azure"},
     # the public top: the package's own re-exports and the helpers users import
-    "azcost": BOTTOM | {"pricing", "ledger", "callback", "invoice"},
+    "azcost": BOTTOM | {"pricing", "ledger", "callback", "invoice", "embeddings", "chat"},
     "chat": BOTTOM | {"pricing", "ledger", "callback"},
     "testing": BOTTOM | {"pricing", "ledger", "callback"},
     "embeddings": BOTTOM | {"pricing", "ledger", "callback"},

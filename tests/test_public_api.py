@@ -19,6 +19,7 @@ PUBLIC_MODULES = (
     "azcost.invoice",
     "azcost.testing",
     "azcost.chat",
+    "azcost.embeddings",
     "azcost.errors",
 )
 
