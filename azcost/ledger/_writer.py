@@ -126,6 +126,8 @@ class Ledger:
         """Record one call; never raises for database trouble (see the module docstring)."""
         if self._sync or self._closed:
             self._write([rec])
+            if self._closed:  # a closed ledger keeps no connection open between records
+                self._release_engine()
             return
         queue = self._queue
         if len(queue) >= self._max_queue:
@@ -161,10 +163,14 @@ class Ledger:
             self._wake.set()
             thread.join()
         self._drain()
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        self._release_engine()
         _LIVE.discard(self)
+
+    def _release_engine(self) -> None:
+        with self._write_lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
 
     def __enter__(self) -> Ledger:
         return self
