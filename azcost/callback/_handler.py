@@ -1,8 +1,8 @@
 """The cost handler: every LangChain call priced by the model version that really ran.
 
 For each prompt of a finished call :class:`CostCallbackHandler` reads the usage
-(:mod:`._usage`), identifies the model version (:mod:`._identity`), prices it with
-the pricing table, adds it to its totals and hands a record to the ledger. Unpriced
+(:mod:`._usage`), identifies the model version (:mod:`._identity`), prices it
+(:mod:`._price`), adds it to its totals and hands a record to the ledger. Unpriced
 calls are listed with a reason, never counted as a silent zero. ``with`` blocks that
 install a handler for every call inside live in :mod:`._scope`.
 """
@@ -26,15 +26,14 @@ from ..errors import (
     AssumedVersionWarning,
     AzcostError,
     BudgetExceededError,
-    InvalidUsageError,
-    NoPriceError,
     UnpricedCallWarning,
 )
 from ..ledger._record import CallRecord
 from ..pricing._money import money_str
 from ..pricing._table import Cost, PricingTable
 from ._deployments import Deployment, DeploymentsSource, load_deployments
-from ._identity import Client, Identity, identify
+from ._identity import Client, Identity, client_of, identify, stream_usage_off
+from ._price import price
 from ._tally import Totals, UnpricedCall, build_record
 from ._usage import NO_USAGE_CHAT, Usage, read_usage
 
@@ -48,7 +47,6 @@ OnUnknown = Literal["warn", "raise", "ignore"]
 
 OnAssumed = Literal["warn", "raise", "ignore"]
 _CHOICES = ("warn", "raise", "ignore")
-_STANDARD_TIERS = frozenset({"default", "standard", "auto"})  # priced at the table's rates
 
 _NO_USAGE = Usage(False, 0, 0, 0, {}, None)
 _NOTHING_KNOWN = (None, None, None, False, 0, 0)
@@ -58,33 +56,6 @@ _Started = tuple[Mapping[str, Any] | None, list[str] | None, Mapping[str, Any] |
 how many times the start was delivered to this handler."""
 _NOT_STARTED: _Started = (None, None, None, 1, 1)
 _COUNTED: Mapping[str, Any] = {}  # in place of serialized: the call was counted already
-
-
-_new_client = tuple.__new__  # a Client without NamedTuple's Python-level __new__
-
-
-def _client(serialized: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None) -> Client:
-    """What a client said about itself at start, from its serialized kwargs and metadata."""
-    kw = serialized.get("kwargs") if serialized else None
-    ls_model = metadata.get("ls_model_name") if metadata else None
-    if not kw:
-        return _new_client(Client, (None, None, ls_model, None, None))
-    return _new_client(
-        Client,
-        (
-            kw.get("deployment_name") or kw.get("azure_deployment"),
-            kw.get("model_version") or None,
-            ls_model,
-            kw.get("model_name") or kw.get("model"),
-            kw.get("azure_endpoint"),
-        ),
-    )
-
-
-def _stream_usage_off(serialized: Mapping[str, Any] | None) -> bool:
-    """True when the client was built with ``stream_usage=False``."""
-    kw = serialized.get("kwargs") if serialized else None
-    return bool(kw) and kw.get("stream_usage") is False  # type: ignore[union-attr]
 
 
 class LedgerLike(Protocol):
@@ -287,10 +258,10 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
     def _account(self, response: LLMResult, run_id: UUID, started: _Started) -> AzcostError | None:
         """Count every prompt of the result; return the first error to raise, if asked to."""
         serialized, tags, metadata, batch_size, _ = started
-        client = _client(serialized, metadata)
+        client = client_of(serialized, metadata)
         deliberate: AzcostError | None = None
         for usage in read_usage(response, batch_size):
-            if usage.missing == NO_USAGE_CHAT and _stream_usage_off(serialized):
+            if usage.missing == NO_USAGE_CHAT and stream_usage_off(serialized):
                 usage = usage._replace(missing=_NO_STREAM_USAGE)
             error = self.count(usage, client, run_id, tags, metadata)
             deliberate = deliberate or error
@@ -365,42 +336,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
 
     def _price(self, ident: Identity, usage: Usage) -> tuple[Cost | None, AzcostError | None]:
         """The exact cost of one prompt's usage, or why there is none."""
-        if ident.error is not None:
-            return None, ident.error
-        if not usage.known:
-            name = usage.reported_model or ident.deployment or ident.model
-            return None, InvalidUsageError(f"model {name!r}: {usage.missing}")
-        tier = usage.service_tier
-        if tier is not None and tier not in _STANDARD_TIERS:
-            return None, NoPriceError(
-                ident.model or "?",
-                f"no {tier!r} service-tier price in the table (its rates are the standard "
-                "tier's; a call on another tier is never priced at them)",
-            )
-        try:
-            details = usage.details
-            if details:
-                cost = self.pricing.cost(
-                    ident.model,  # type: ignore[arg-type]  # set whenever error is None
-                    input_tokens=usage.input_tokens,
-                    output_tokens=usage.output_tokens,
-                    reasoning_tokens=usage.reasoning_tokens,
-                    deployment_type=ident.deployment_type,
-                    region=ident.region,
-                    **details,  # type: ignore[arg-type]  # token fields of kinds only
-                )
-            else:  # the usual call: no **details unpacking
-                cost = self.pricing.cost(
-                    ident.model,  # type: ignore[arg-type]  # set whenever error is None
-                    input_tokens=usage.input_tokens,
-                    output_tokens=usage.output_tokens,
-                    reasoning_tokens=usage.reasoning_tokens,
-                    deployment_type=ident.deployment_type,
-                    region=ident.region,
-                )
-        except (NoPriceError, InvalidUsageError) as exc:
-            return None, exc
-        return cost, None
+        return price(self.pricing, ident, usage)
 
     def _record(
         self,

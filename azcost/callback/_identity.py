@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ..errors import AzcostError, UnknownModelError
@@ -32,7 +32,14 @@ from ..pricing._resolve import MatchKind, undouble
 from ..pricing._table import PricingTable
 from ._deployments import Deployment
 
-__all__ = ["Client", "Identity", "identify", "resource_of_endpoint"]
+__all__ = [
+    "Client",
+    "Identity",
+    "client_of",
+    "identify",
+    "resource_of_endpoint",
+    "stream_usage_off",
+]
 
 # hosts of an Azure OpenAI resource: <account name> + one of these
 _RESOURCE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
@@ -70,6 +77,33 @@ class Client(NamedTuple):
 
 NO_CLIENT = Client(None, None, None, None)
 """A call seen without its start event."""
+
+
+_new_client = tuple.__new__  # a Client without NamedTuple's Python-level __new__
+
+
+def client_of(serialized: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None) -> Client:
+    """What a client said about itself at start, from its serialized kwargs and metadata."""
+    kw = serialized.get("kwargs") if serialized else None
+    ls_model = metadata.get("ls_model_name") if metadata else None
+    if not kw:
+        return _new_client(Client, (None, None, ls_model, None, None))
+    return _new_client(
+        Client,
+        (
+            kw.get("deployment_name") or kw.get("azure_deployment"),
+            kw.get("model_version") or None,
+            ls_model,
+            kw.get("model_name") or kw.get("model"),
+            kw.get("azure_endpoint"),
+        ),
+    )
+
+
+def stream_usage_off(serialized: Mapping[str, Any] | None) -> bool:
+    """True when the client was built with ``stream_usage=False``."""
+    kw = serialized.get("kwargs") if serialized else None
+    return bool(kw) and kw.get("stream_usage") is False  # type: ignore[union-attr]
 
 
 class Identity:

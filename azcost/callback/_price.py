@@ -1,0 +1,54 @@
+"""Pricing one request: an identified model version and a usage -> its exact cost, or why not."""
+
+from __future__ import annotations
+
+from ..errors import AzcostError, InvalidUsageError, NoPriceError
+from ..pricing._table import Cost, PricingTable
+from ._identity import Identity
+from ._usage import Usage
+
+__all__ = ["price"]
+
+_STANDARD_TIERS = frozenset({"default", "standard", "auto"})  # priced at the table's rates
+
+
+def price(
+    table: PricingTable, ident: Identity, usage: Usage
+) -> tuple[Cost | None, AzcostError | None]:
+    """The exact cost of one prompt's usage, or why there is none."""
+    if ident.error is not None:
+        return None, ident.error
+    if not usage.known:
+        name = usage.reported_model or ident.deployment or ident.model
+        return None, InvalidUsageError(f"model {name!r}: {usage.missing}")
+    tier = usage.service_tier
+    if tier is not None and tier not in _STANDARD_TIERS:
+        return None, NoPriceError(
+            ident.model or "?",
+            f"no {tier!r} service-tier price in the table (its rates are the standard "
+            "tier's; a call on another tier is never priced at them)",
+        )
+    try:
+        details = usage.details
+        if details:
+            cost = table.cost(
+                ident.model,  # type: ignore[arg-type]  # set whenever error is None
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+                deployment_type=ident.deployment_type,
+                region=ident.region,
+                **details,  # type: ignore[arg-type]  # token fields of kinds only
+            )
+        else:  # the usual call: no **details unpacking
+            cost = table.cost(
+                ident.model,  # type: ignore[arg-type]  # set whenever error is None
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+                deployment_type=ident.deployment_type,
+                region=ident.region,
+            )
+    except (NoPriceError, InvalidUsageError) as exc:
+        return None, exc
+    return cost, None
