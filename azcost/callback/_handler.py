@@ -280,7 +280,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         Returns the error to raise under ``on_unknown``/``on_assumed="raise"``, else None.
         """
         ident = self._identify(client, usage.reported_model)
-        cost, error = self._price(ident, usage)
+        cost, error = price(self.pricing, ident, usage)
         unpriced = None
         if error is not None:
             unpriced = UnpricedCall(
@@ -333,10 +333,6 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             if len(self._identities) < _IDENTITY_CACHE_MAX:
                 self._identities[key] = ident
         return ident
-
-    def _price(self, ident: Identity, usage: Usage) -> tuple[Cost | None, AzcostError | None]:
-        """The exact cost of one prompt's usage, or why there is none."""
-        return price(self.pricing, ident, usage)
 
     def _record(
         self,

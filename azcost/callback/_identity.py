@@ -110,6 +110,7 @@ class Identity:
     """What one (client, reported name) combination resolves to; cached by the handler."""
 
     __slots__ = (
+        "assumed",
         "deployment",
         "deployment_type",
         "error",
@@ -135,6 +136,8 @@ class Identity:
         """Canonical versioned model name, or None when unknown."""
         self.match = match
         """How the name matched (``base-default`` when the version is assumed)."""
+        self.assumed = match is MatchKind.BASE_DEFAULT
+        """True when nothing named the version and the table's default was assumed."""
         self.version = version
         """Model version configured on the client or in the deployments map."""
         self.deployment_type = deployment_type
@@ -147,11 +150,6 @@ class Identity:
         """The deployment name: the deployments map's entry, else the client's, else None."""
         self.resource = resource
         """Azure resource (account): the deployments map's, else the endpoint's host, else None."""
-
-    @property
-    def assumed(self) -> bool:
-        """True when nothing named the version and the table's default was assumed."""
-        return self.match is MatchKind.BASE_DEFAULT
 
 
 def _mapped(table: PricingTable, name: str, entry: Deployment, client: Client) -> Identity:
