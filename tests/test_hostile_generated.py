@@ -112,8 +112,8 @@ def test_special_and_huge_files_are_refused_at_once(
     word = {"fifo": "FIFO", "dev-zero": "device", "folder": "folder", "sparse-huge": "too large"}
     if streamed:
         word[kind] = "line longer than"
-    elif kind == "sparse-huge" and suffix == ".csv":  # streamed, one CSV field is capped
-        word[kind] = "larger than field limit"
+    elif kind == "sparse-huge" and suffix == ".csv":  # streamed: its first line is all NUL
+        word[kind] = "a NUL byte"
     assert word[kind] in lines[0]
     assert files_in(work) == before
     assert (work / "table.yaml").read_bytes() == table
