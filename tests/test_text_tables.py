@@ -26,21 +26,21 @@ unpriced: 1 call(s)
 closest known: gpt-35-turbo, gpt-35-turbo-0301, gpt-35-turbo-0125, gpt-3.5-turbo-0301"""
 
 AUDIT_BY_MODEL_AND_REGION = """\
-MODEL                      REGION         REQUESTS  INPUT  CACHED  OUTPUT          COST  SHARE
--------------------------  -------------  --------  -----  ------  ------  ------------  -----
-gpt-4o-2024-08-06          swedencentral         1   5000       0       8    0.0195 USD  99.6%
-gpt-35-turbo-0301          eastus                1     31       0       8  0.000078 USD   0.4%
-gpt-35-turbo (unresolved)  eastus                1      7       0       8         0 USD   0.0%
--------------------------  -------------  --------  -----  ------  ------  ------------  -----
-TOTAL                                            3   5038       0      24  0.019578 USD
+MODEL                      REGION         REQUESTS  UNPRICED  INPUT  CACHED  OUTPUT          COST  SHARE
+-------------------------  -------------  --------  --------  -----  ------  ------  ------------  -----
+gpt-4o-2024-08-06          swedencentral         1         0   5000       0       8    0.0195 USD  99.6%
+gpt-35-turbo-0301          eastus                1         0     31       0       8  0.000078 USD   0.4%
+gpt-35-turbo (unresolved)  eastus                1         1      7       0       8      unpriced   0.0%
+-------------------------  -------------  --------  --------  -----  ------  ------  ------------  -----
+TOTAL                                            3         1   5038       0      24  0.019578 USD
 """
 
 AUDIT_REPRICED_BY_MONTH = """\
-MONTH    REQUESTS  INPUT  CACHED  OUTPUT          COST   SHARE  REPRICED  DIFFERENCE  NOT REPRICED
--------  --------  -----  ------  ------  ------------  ------  --------  ----------  ------------
-2026-11         3   5038       0      24  0.019578 USD  100.0%  0.000039         n/a             2
--------  --------  -----  ------  ------  ------------  ------  --------  ----------  ------------
-TOTAL           3   5038       0      24  0.019578 USD          0.000039         n/a             2
+MONTH    REQUESTS  UNPRICED  INPUT  CACHED  OUTPUT          COST   SHARE  REPRICED  DIFFERENCE  NOT REPRICED
+-------  --------  --------  -----  ------  ------  ------------  ------  --------  ----------  ------------
+2026-11         3         1   5038       0      24  0.019578 USD  100.0%  0.000039         n/a             2
+-------  --------  --------  -----  ------  ------  ------------  ------  --------  ----------  ------------
+TOTAL           3         1   5038       0      24  0.019578 USD          0.000039         n/a             2
 """
 
 
@@ -89,7 +89,7 @@ def three_calls(tmp_path: Path) -> str:
     ],
     ids=["keys-left-figures-right", "repriced-columns"],
 )
-def test_audit_table_aligns_keys_left_figures_right_with_rules(
+def test_audit_table_aligns_keys_left_figures_right_and_names_unpriced_calls(
     three_calls: str, args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["audit", three_calls, *args]) == 0

@@ -221,7 +221,7 @@ def render_table(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
     """An aligned text table with a total line per currency."""
     repriced = any(r.repriced_cost is not None for r in rows)
     head = [name.upper() for name in by]
-    head += ["REQUESTS", "INPUT", "CACHED", "OUTPUT", "COST", "SHARE"]
+    head += ["REQUESTS", "UNPRICED", "INPUT", "CACHED", "OUTPUT", "COST", "SHARE"]
     if repriced:
         head += ["REPRICED", "DIFFERENCE", "NOT REPRICED"]
     body: list[list[str]] = []
@@ -230,10 +230,14 @@ def render_table(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
         cells = [
             *keys,
             str(r.requests),
+            str(r.requests - r.priced_requests),
             str(r.tokens.get("input_tokens", 0)),
             str(r.tokens.get("cached_input_tokens", 0)),
             str(r.tokens.get("output_tokens", 0)),
-            f"{money_str(r.total_cost)} {r.currency}",
+            # a group with no priced call has no cost to show: never "0"
+            "unpriced"
+            if r.requests and not r.priced_requests
+            else f"{money_str(r.total_cost)} {r.currency}",
             "" if r.share is None else f"{r.share * 100:.1f}%",
         ]
         if repriced:
@@ -250,6 +254,7 @@ def render_table(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
         body.append(line(["(none)" if k is None else k for k in r.keys], r))
         t = totals.setdefault(r.currency, AuditRow(keys=(), currency=r.currency, share=None))
         t.requests += r.requests
+        t.priced_requests += r.priced_requests
         t.total_cost = _add(t.total_cost, r.total_cost)
         for name, v in r.tokens.items():
             t.tokens[name] = t.tokens.get(name, 0) + v
