@@ -93,3 +93,23 @@ def test_a_model_name_cannot_inject_script(report: Path) -> None:
 def test_report_table_lists_every_group(report: Path) -> None:
     table = report.read_text().split('<table id="audit">', 1)[1]
     assert table.count("<tr>") == 1 + len({m for _, m, _ in SPEND})
+
+
+def test_a_group_with_no_priced_call_reads_unpriced_in_the_report_never_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sqlite_url(tmp_path / "ledger.db")
+    with Ledger(url) as ledger:
+        ledger.record(make_record(0, model="gpt-4o-2024-08-06", total="0.0125"))
+        ledger.record(make_record(1, model=None, total=None))
+    out = tmp_path / "report.html"
+    assert main(["audit", url, "--by", "model", "--html", str(out)]) == 0
+    capsys.readouterr()
+    rows = re.findall(r"<tr>(.*?)</tr>", out.read_text(encoding="utf-8"))
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows]
+    by_model = {c[0]: c for c in cells if c}
+    assert by_model["gpt-4o-2024-08-06"][1:3] == ["1", "0"]
+    assert by_model["gpt-4o-2024-08-06"][6] == "0.0125"
+    unresolved = next(c for key, c in by_model.items() if key != "gpt-4o-2024-08-06")
+    assert unresolved[1:3] == ["1", "1"]
+    assert unresolved[6] == "unpriced"

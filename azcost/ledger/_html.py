@@ -125,7 +125,8 @@ def render_report(
     # "<" escaped so no value can close the script element
     payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
     dicts = render_json_rows(rows, by)
-    cols = [*by, "requests", "input_tokens", "cached_input_tokens", "output_tokens", "total_cost"]
+    cols = [*by, "requests", "unpriced_requests", "input_tokens", "cached_input_tokens"]
+    cols += ["output_tokens", "total_cost"]
     if dicts and "repriced_cost" in dicts[0]:
         cols += ["repriced_cost", "difference", "unrepriced_requests"]
     cols.append("share")
@@ -136,6 +137,8 @@ def render_report(
         for c in cols:
             value = d.get(c)
             text = "(none)" if value is None and c in by else ("" if value is None else str(value))
+            if c == "total_cost" and d["requests"] and d["unpriced_requests"] == d["requests"]:
+                text = "unpriced"  # a group with no priced call has no cost: never "0"
             cells.append(f'<td class="{"key" if c in by else "num"}">{html.escape(text)}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
     generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
