@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "azcost"
 
-BOTTOM = frozenset({"errors", "_input", "_lazy", "_paths", "_text", "_version"})
+BOTTOM = frozenset({"errors", "_input", "_lazy", "_parse", "_paths", "_text", "_version"})
 """Modules any layer may import; they import only each other."""
 
 MAY_IMPORT: dict[str, frozenset[str]] = {

@@ -10,15 +10,13 @@ from pathlib import Path
 import pytest
 
 from azcost._input import (
-    MAX_DEPTH,
-    MAX_NUMBER_CHARS,
     iter_lines,
-    loads_json,
     max_input_bytes,
     open_binary,
     read_bytes,
     read_text,
 )
+from azcost._parse import MAX_DEPTH, MAX_NUMBER_CHARS, loads_json
 from azcost.errors import AzcostError, InputFileError, PricingFileError
 from azcost.pricing._yaml import load_yaml
 

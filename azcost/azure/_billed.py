@@ -21,8 +21,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .._input import MAX_EXPONENT as _EXPONENT
-from .._input import MAX_NUMBER_CHARS as _LONGEST
+from .._parse import MAX_EXPONENT as _EXPONENT
+from .._parse import MAX_NUMBER_CHARS as _LONGEST
 from ..errors import AzcostError
 from ..pricing._cost import EXACT
 from ._costexport import iter_export

@@ -13,7 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .._input import loads_json, read_text
+from .._input import read_text
+from .._parse import loads_json
 from ..errors import InputFileError, RetailImportError
 
 __all__ = ["RetailRow", "parse_json", "read_pages", "rows_from_page"]

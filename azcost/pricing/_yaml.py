@@ -31,7 +31,8 @@ from typing import Any
 
 import yaml
 
-from .._input import MAX_DEPTH, number_problem, read_text
+from .._input import read_text
+from .._parse import MAX_DEPTH, number_problem
 from ..errors import InputFileError, PricingFileError
 
 try:  # pragma: no cover - depends on how PyYAML was built
