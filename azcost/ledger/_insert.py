@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ._checks import check_record
@@ -14,7 +15,7 @@ from ._record import CallRecord
 from ._sqlite_rows import MAX_ROWID_SQL, sqlite_batches
 from ._tables import CALLS, COLUMNS, ROLLUP_BATCH_SQL, ROLLUP_ROWS_SQL, insert_sql, row_of
 
-__all__ = ["insert_records"]
+__all__ = ["insert_records", "refused_record"]
 
 _PG_COPY_ROWS = 100  # from this batch size on, PostgreSQL writes go through COPY
 _COLS = ", ".join(COLUMNS)
@@ -79,3 +80,14 @@ def _insert_sqlite(engine: Engine, records: Sequence[CallRecord]) -> int:
         finally:
             cur.close()
     return added
+
+
+def refused_record(exc: BaseException) -> bool:
+    """True when the error is about a record (bad value, constraint), not the database."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"IntegrityError", "DataError"}:
+        return True
+    db = isinstance(exc, (sa.exc.SQLAlchemyError, OSError)) or type(exc).__module__.startswith(
+        ("psycopg", "sqlite3")
+    )
+    return not db

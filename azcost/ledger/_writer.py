@@ -7,7 +7,7 @@ spooled); open ledgers are flushed at interpreter exit. ``durability="sync"`` co
 before ``record`` returns.
 
 Database trouble never reaches the caller: the batch goes to a local JSONL spool
-(:mod:`azcost._spool`), a :class:`~azcost.errors.LedgerWarning` says so once per outage,
+(:mod:`azcost.ledger._spool`), a :class:`~azcost.errors.LedgerWarning` says so once per outage,
 and the spool is replayed after the next successful write. When the queue is full
 (``max_queue`` records waiting, e.g. a database much slower than the calls), ``record``
 appends the record to the spool from the calling thread instead of blocking on the
@@ -41,7 +41,7 @@ from ._db import (
     resolve_url,
     sqlite_path,
 )
-from ._insert import insert_records
+from ._insert import insert_records, refused_record
 from ._migrations import migrate
 from ._record import CallRecord
 from ._spool import Spool, spool_path
@@ -51,17 +51,6 @@ from ._transfer import ImportSummary, Progress, import_jsonl, iter_records
 __all__ = ["Durability", "Ledger"]
 
 Durability = Literal["async", "sync"]
-
-
-def _refused(exc: BaseException) -> bool:
-    """True when the error is about a record (bad value, constraint), not the database."""
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if names & {"IntegrityError", "DataError"}:
-        return True
-    db = isinstance(exc, (sa.exc.SQLAlchemyError, OSError)) or type(exc).__module__.startswith(
-        ("psycopg", "sqlite3")
-    )
-    return not db
 
 
 class _FlushMarker:
@@ -249,7 +238,7 @@ class Ledger:
             self._commit(records)
             return
         except Exception as exc:
-            if not _refused(exc):
+            if not refused_record(exc):
                 raise
             if len(records) == 1:
                 self._reject(records[0], exc)
