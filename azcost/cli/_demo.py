@@ -98,28 +98,7 @@ def _run(args: argparse.Namespace) -> int:
                 }
             )
     if args.format == "json":
-        write(
-            dumps(
-                {
-                    "pricing_version": table.version,
-                    "currency": table.currency,
-                    "calls": calls,
-                    "by_model": {
-                        name: {
-                            "requests": u.requests,
-                            "input_tokens": u.prompt_tokens,
-                            "cached_tokens": u.prompt_tokens_cached,
-                            "output_tokens": u.completion_tokens,
-                            "reasoning_tokens": u.reasoning_tokens,
-                            "cost": u.total_cost,
-                        }
-                        for name, u in sorted(total.by_model.items())
-                    },
-                    "total_cost": total.total_cost,
-                    "unpriced_requests": len(total.unpriced_requests),
-                }
-            )
-        )
+        write(dumps(_as_json(table, calls, total)))
         return 0
     write(
         f"azcost demo: LangChain calls on FakeAzureChatModel (offline), priced with "
@@ -139,6 +118,27 @@ def _run(args: argparse.Namespace) -> int:
     write("\nper model version:\n")
     write(total.summary())
     return 0
+
+
+def _as_json(table: Any, calls: list[dict[str, Any]], total: Any) -> dict[str, Any]:
+    return {
+        "pricing_version": table.version,
+        "currency": table.currency,
+        "calls": calls,
+        "by_model": {
+            name: {
+                "requests": u.requests,
+                "input_tokens": u.prompt_tokens,
+                "cached_tokens": u.prompt_tokens_cached,
+                "output_tokens": u.completion_tokens,
+                "reasoning_tokens": u.reasoning_tokens,
+                "cost": u.total_cost,
+            }
+            for name, u in sorted(total.by_model.items())
+        },
+        "total_cost": total.total_cost,
+        "unpriced_requests": len(total.unpriced_requests),
+    }
 
 
 def register(commands: Any) -> None:

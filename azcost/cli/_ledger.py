@@ -41,6 +41,11 @@ def _by(value: str) -> str:
 
 def register(commands: Any) -> None:
     """Add ``azcost audit`` and the ``azcost ledger`` group."""
+    _register_audit(commands)
+    _register_ledger(commands)
+
+
+def _register_audit(commands: Any) -> None:
     a = commands.add_parser(
         "audit",
         help="spend from the ledger, grouped and totalled, exact",
@@ -78,6 +83,8 @@ def register(commands: Any) -> None:
     add_format(a, "table", "csv", "json")
     a.set_defaults(run=_run_audit)
 
+
+def _register_ledger(commands: Any) -> None:
     ledger = commands.add_parser("ledger", help="the spend ledger: import, export, path, stats")
     verbs = ledger.add_subparsers(dest="verb", metavar="VERB", required=True)
 

@@ -105,6 +105,28 @@ th.key, td.key { text-align: left; white-space: nowrap; }
 """
 
 
+def _table_html(rows: Sequence[AuditRow], by: Sequence[str]) -> tuple[str, list[str]]:
+    """The audit table's header cells and rows, escaped."""
+    dicts = render_json_rows(rows, by)
+    cols = [*by, "requests", "unpriced_requests", "input_tokens", "cached_input_tokens"]
+    cols += ["output_tokens", "total_cost"]
+    if dicts and "repriced_cost" in dicts[0]:
+        cols += ["repriced_cost", "difference", "unrepriced_requests"]
+    cols.append("share")
+    head = "".join(f'<th class="{"key" if c in by else "num"}">{html.escape(c)}</th>' for c in cols)
+    body = []
+    for d in dicts:
+        cells = []
+        for c in cols:
+            value = d.get(c)
+            text = "(none)" if value is None and c in by else ("" if value is None else str(value))
+            if c == "total_cost" and d["requests"] and d["unpriced_requests"] == d["requests"]:
+                text = "unpriced"  # a group with no priced call has no cost: never "0"
+            cells.append(f'<td class="{"key" if c in by else "num"}">{html.escape(text)}</td>')
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return head, body
+
+
 def render_report(
     rows: Sequence[AuditRow],
     by: Sequence[str],
@@ -124,23 +146,7 @@ def render_report(
     }
     # "<" escaped so no value can close the script element
     payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
-    dicts = render_json_rows(rows, by)
-    cols = [*by, "requests", "unpriced_requests", "input_tokens", "cached_input_tokens"]
-    cols += ["output_tokens", "total_cost"]
-    if dicts and "repriced_cost" in dicts[0]:
-        cols += ["repriced_cost", "difference", "unrepriced_requests"]
-    cols.append("share")
-    head = "".join(f'<th class="{"key" if c in by else "num"}">{html.escape(c)}</th>' for c in cols)
-    body = []
-    for d in dicts:
-        cells = []
-        for c in cols:
-            value = d.get(c)
-            text = "(none)" if value is None and c in by else ("" if value is None else str(value))
-            if c == "total_cost" and d["requests"] and d["unpriced_requests"] == d["requests"]:
-                text = "unpriced"  # a group with no priced call has no cost: never "0"
-            cells.append(f'<td class="{"key" if c in by else "num"}">{html.escape(text)}</td>')
-        body.append(f"<tr>{''.join(cells)}</tr>")
+    head, body = _table_html(rows, by)
     generated = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     totals: dict[str, Decimal] = {}
     for r in rows:
