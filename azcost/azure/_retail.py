@@ -22,15 +22,15 @@ from ..errors import RetailImportError
 from ..pricing._cost import EXACT
 from ..pricing._deployment_types import DeploymentType, deployment_type_order
 from ..pricing._kinds import KINDS, RATE_FIELDS
-from ..pricing._merge import DatedRates, SeriesKey, agrees_from_start
-from ..pricing._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
+from ..pricing._merge import DatedRates, SeriesKey
+from ..pricing._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile
+from ._entries import API_URL, drop_same_as_base, entries_of, pricing_file
 from ._meters import MeterSkipped, TokenKind, parse_meter
 from ._pages import RetailRow
 from ._versions import Target, resolve_meter
 
 __all__ = ["API_URL", "ImportResult", "Skipped", "import_rows"]
 
-API_URL = "https://prices.azure.com/api/retail/prices"
 _GLOBAL_TYPES = {DeploymentType.GLOBAL, DeploymentType.GLOBAL_BATCH}
 _UNITS = {
     "1k": Decimal(1000),
@@ -141,6 +141,51 @@ def _one_price(
     return chosen
 
 
+def _read_row(
+    row: RetailRow,
+    table: Mapping[str, ModelEntry],
+    col: _Collector,
+    currency: str,
+    region: str,
+    all_regions: bool,
+) -> tuple[Target, SeriesKey, TokenKind, _Quote] | None:
+    """One row's quote and the series it prices, or None (skipped, or another region's)."""
+    if row.currency != currency:
+        raise RetailImportError(
+            f"{row.where()}: currencyCode {row.currency!r}, expected {currency!r} (--currency)"
+        )
+    if row.price_type != "Consumption":
+        col.skip(
+            row, f"price type {row.price_type!r}: only Consumption (pay-as-you-go) is imported"
+        )
+        return None
+    if not row.product_name.lower().startswith("azure openai"):
+        col.skip(row, f"not an Azure OpenAI product (productName {row.product_name!r})")
+        return None
+    try:
+        meter = parse_meter(row.meter_name)
+        multiplier = _UNITS.get(row.unit.strip().lower())
+        if multiplier is None:
+            raise MeterSkipped(f"unit {row.unit!r} is not per 1K or 1M tokens")
+        if row.tier_minimum:
+            raise MeterSkipped(f"tiered price from {row.tier_minimum} units")
+        if not row.price:
+            raise MeterSkipped("zero price")
+        target = resolve_meter(meter, table)
+    except MeterSkipped as exc:
+        col.skip(row, exc.reason)
+        return None
+    dtype = meter.deployment_type
+    if dtype in _GLOBAL_TYPES or row.region == region:
+        series_region = None
+    elif all_regions and re.fullmatch(r"[a-z0-9]+", row.region):
+        series_region = row.region
+    else:
+        return None  # another region's regional or data-zone price
+    quote = _Quote(_per_mtok(row.price, multiplier), row.start, row.region, row)
+    return target, (target.model, dtype, series_region), meter.kind, quote
+
+
 def import_rows(
     rows: Iterable[RetailRow],
     table: Mapping[str, ModelEntry],
@@ -168,41 +213,11 @@ def import_rows(
     n_read = 0
     for row in rows:
         n_read += 1
-        if row.currency != currency:
-            raise RetailImportError(
-                f"{row.where()}: currencyCode {row.currency!r}, expected {currency!r} (--currency)"
-            )
-        if row.price_type != "Consumption":
-            col.skip(
-                row, f"price type {row.price_type!r}: only Consumption (pay-as-you-go) is imported"
-            )
-            continue
-        if not row.product_name.lower().startswith("azure openai"):
-            col.skip(row, f"not an Azure OpenAI product (productName {row.product_name!r})")
-            continue
-        try:
-            meter = parse_meter(row.meter_name)
-            multiplier = _UNITS.get(row.unit.strip().lower())
-            if multiplier is None:
-                raise MeterSkipped(f"unit {row.unit!r} is not per 1K or 1M tokens")
-            if row.tier_minimum:
-                raise MeterSkipped(f"tiered price from {row.tier_minimum} units")
-            if not row.price:
-                raise MeterSkipped("zero price")
-            target = resolve_meter(meter, table)
-        except MeterSkipped as exc:
-            col.skip(row, exc.reason)
-            continue
-        dtype = meter.deployment_type
-        if dtype in _GLOBAL_TYPES or row.region == region:
-            series_region = None
-        elif all_regions and re.fullmatch(r"[a-z0-9]+", row.region):
-            series_region = row.region
-        else:
-            continue  # another region's regional or data-zone price
-        targets[target.model] = target
-        quote = _Quote(_per_mtok(row.price, multiplier), row.start, row.region, row)
-        quotes[(target.model, dtype, series_region)][meter.kind].append(quote)
+        found = _read_row(row, table, col, currency, region, all_regions)
+        if found is not None:
+            target, key, kind, quote = found
+            targets[target.model] = target
+            quotes[key][kind].append(quote)
 
     series: dict[str, list[PriceSeries]] = defaultdict(list)
     used = 0
@@ -218,26 +233,9 @@ def import_rows(
                 PriceSeries(deployment_type=dtype, region=series_region, periods=periods)
             )
     if all_regions:
-        _drop_same_as_base(series)
-    models = _entries(series, targets, table, {key[0] for key in existing})
-    source = Source(
-        title=f"Azure Retail Prices API ({currency}; {region} for regional and data-zone prices)",
-        url=API_URL,
-        retrieved_on=retrieved_on,
-        note=source_note
-        or "Pay-as-you-go (Consumption) Azure OpenAI token meters, imported by "
-        "`azcost pricing import-azure`; per-1K meters multiplied by 1000.",
-    )
-    version = retrieved_on.strftime("%Y.%m.%d")
-    pf = PricingFile(
-        schema_version=1,
-        version=version,
-        currency=currency,
-        description="Azure OpenAI list prices imported from the Azure Retail Prices API "
-        f"on {retrieved_on}",
-        sources={source_id: source},
-        models=models,
-    )
+        drop_same_as_base(series)
+    models = entries_of(series, targets, table, {key[0] for key in existing})
+    pf = pricing_file(models, currency, region, retrieved_on, source_id, source_note)
     return ImportResult(pf, col.skipped(), col.warnings, n_read, used, col.partial)
 
 
@@ -327,58 +325,3 @@ def _note(current: Mapping[str, _Quote], target: Target, region: str) -> str:
     if target.note:
         text += f"; {target.note}"
     return text
-
-
-def _drop_same_as_base(series: dict[str, list[PriceSeries]]) -> None:
-    """Keep a region's series only where its rates differ from the region-less one's."""
-    for model, items in series.items():
-        base = {s.deployment_type: s for s in items if s.region is None}
-        kept = []
-        for s in items:
-            ref = base.get(s.deployment_type)
-            if s.region is not None and ref is not None and agrees_from_start(s, ref):
-                continue
-            kept.append(s)
-        series[model] = kept
-
-
-def _entries(
-    series: Mapping[str, list[PriceSeries]],
-    targets: Mapping[str, Target],
-    table: Mapping[str, ModelEntry],
-    updating: Collection[str],
-) -> dict[str, ModelEntry]:
-    """Model entries of the imported series; region-only ones only for models being updated."""
-    order = {name: i for i, name in enumerate(table)}
-    out: dict[str, ModelEntry] = {}
-    for name in sorted(series, key=lambda n: _model_order(n, targets[n], order, table)):
-        items = series[name]
-        if not any(s.region is None for s in items) and name not in updating:
-            continue
-        target = targets[name]
-        offered = [s.deployment_type for s in items if s.region is None]
-        if target.entry is not None:
-            default = target.entry.default_deployment_type
-            if offered and default not in offered:
-                default = min(offered, key=deployment_type_order)
-            out[name] = target.entry.model_copy(
-                update={"prices": items, "default_deployment_type": default}
-            )
-        else:
-            out[name] = ModelEntry(
-                base=target.base,
-                version=target.version,
-                kind=target.kind,
-                default_deployment_type=min(offered, key=deployment_type_order),
-                prices=items,
-            )
-    return out
-
-
-def _model_order(
-    name: str, target: Target, order: Mapping[str, int], table: Mapping[str, ModelEntry]
-) -> tuple[float, str]:
-    if name in order:
-        return (order[name], name)
-    siblings = [order[n] for n, e in table.items() if e.base == target.base]
-    return ((max(siblings) if siblings else len(order)) + 0.5, name)
