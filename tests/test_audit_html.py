@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from browser import rendered_dom
 from ledger_helpers import UTC, make_record, sqlite_url
 
 from azcost.cli import main
@@ -40,26 +38,6 @@ def report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     return out
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("AZCOST_REQUIRE_CHROMIUM") == "1":
-        pytest.fail("AZCOST_REQUIRE_CHROMIUM=1 but chromium is not installed")
-    pytest.skip("headless Chromium is not installed (apt-get install chromium; .ci/run does it)")
-
-
-def _rendered_dom(page: Path) -> str:
-    result = subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout
-
-
 def test_report_is_self_contained(report: Path) -> None:
     text = report.read_text()
     loads = re.findall(r'(?:src|href)\s*=\s*["\']?([^"\' >]+)', text)
@@ -68,7 +46,7 @@ def test_report_is_self_contained(report: Path) -> None:
 
 
 def test_chart_draws_one_bar_per_day_and_model_in_chromium(report: Path) -> None:
-    dom = _rendered_dom(report)
+    dom = rendered_dom(report)
     assert 'data-rendered="true"' in dom
     bars = re.findall(r'<rect class="bar"[^>]*data-day="([^"]+)"[^>]*data-model="([^"]+)"', dom)
     pairs = {(f"2026-11-{day:02d}", model) for day, model, _ in SPEND}
@@ -77,7 +55,7 @@ def test_chart_draws_one_bar_per_day_and_model_in_chromium(report: Path) -> None
 
 
 def test_chart_bar_carries_the_exact_daily_cost(report: Path) -> None:
-    dom = _rendered_dom(report)
+    dom = rendered_dom(report)
     costs = re.findall(
         r'data-day="2026-11-02" data-model="gpt-4o-2024-08-06" data-cost="([^"]+)"', dom
     )
@@ -85,7 +63,7 @@ def test_chart_bar_carries_the_exact_daily_cost(report: Path) -> None:
 
 
 def test_a_model_name_cannot_inject_script(report: Path) -> None:
-    dom = _rendered_dom(report)
+    dom = rendered_dom(report)
     assert "<title>azcost spend audit</title>" in dom
     assert dom.count("<rect") == 4 + 1  # the 4 benign (day, model) pairs and the odd name's bar
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import shutil
-import subprocess
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import cost_exports as ce
 import pytest
+from browser import rendered_dom
 from ledger_helpers import UTC, make_record
 
 import azcost
@@ -62,15 +60,6 @@ def test_recorded_usage_is_exact_per_kind_on_every_backend(ledger_url: str) -> N
     assert (eu.calls, eu.without_resource) == (4, 1)
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("AZCOST_REQUIRE_CHROMIUM") == "1":
-        pytest.fail("AZCOST_REQUIRE_CHROMIUM=1 but chromium is not installed")
-    pytest.skip("headless Chromium is not installed (apt-get install chromium; .ci/run does it)")
-
-
 @pytest.fixture
 def report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """The HTML report of two days: Nov 2 billed as recorded, Nov 3 billed twice as much."""
@@ -93,24 +82,13 @@ def report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     return out
 
 
-def _dom(page: Path) -> str:
-    result = subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout
-
-
 def test_report_is_self_contained(report: Path) -> None:
     text = report.read_text()
     assert re.findall(r'(?:src|href)\s*=\s*["\']?([^"\' >]+)', text) == []
 
 
 def test_chart_draws_billed_and_recorded_bars_per_day_in_chromium(report: Path) -> None:
-    dom = _dom(report)
+    dom = rendered_dom(report)
     assert 'data-rendered="true"' in dom
     bars = re.findall(r'data-day="([^"]+)" data-side="([^"]+)" data-cost="([^"]+)"', dom)
     assert sorted(bars) == [
