@@ -10,6 +10,7 @@ __all__ = [
     "AssumedVersionWarning",
     "AzcostError",
     "BudgetExceededError",
+    "CurrencyMismatchError",
     "DeploymentsFileError",
     "InputFileError",
     "InvalidUsageError",
@@ -147,6 +148,10 @@ class BudgetExceededError(AzcostError):
             f"budget exceeded: spent {spent} {currency} of a {budget} {currency} budget; "
             "call refused before it was sent"
         )
+
+
+class CurrencyMismatchError(AzcostError):
+    """An export bills in another currency than the ledger and pricing table (or mixes them)."""
 
 
 class DeploymentsFileError(AzcostError, ValueError):

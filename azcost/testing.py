@@ -18,6 +18,9 @@ one request per ``chunk_size`` texts, one token per word.
 
 :class:`MemoryLedger` takes the place of a database ledger in a test: the handler hands
 it one :class:`~azcost.ledger.CallRecord` per call, kept in order in ``records``.
+
+:func:`active_handlers` says which ``get_cost_callback()`` blocks are open in the
+current context (empty once every block has exited, whatever raised inside).
 """
 
 from __future__ import annotations
@@ -37,13 +40,20 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import BaseModel, ConfigDict, Field
 
+from .callback._handler import CostCallbackHandler
 from .callback._identity import Client
+from .callback._scope import active_handlers as _active_handlers
 from .callback._scope import after_request, before_request
 from .callback._usage import Usage
 from .ledger import CallRecord
 from .pricing._resolve import join_version
 
-__all__ = ["FakeAzureChatModel", "FakeAzureEmbeddings", "MemoryLedger"]
+__all__ = ["FakeAzureChatModel", "FakeAzureEmbeddings", "MemoryLedger", "active_handlers"]
+
+
+def active_handlers() -> list[CostCallbackHandler]:
+    """The handlers of the ``get_cost_callback()`` blocks active here, outermost first."""
+    return list(_active_handlers())
 
 
 class MemoryLedger:

@@ -27,8 +27,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from azcost.ledger import Ledger, audit
-from azcost.ledger._tables import ROLLUP_BATCH_SQL
+from azcost.ledger import ROLLUP_BATCH_SQL, Ledger, audit
 
 MODELS = ("gpt-35-turbo-0301", "gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "o1-2024-12-17",
           "gpt-35-turbo-0125")  # fmt: skip

@@ -52,8 +52,7 @@ from bench_callback import time_per_call
 from langchain_core.utils.uuid import uuid7
 
 import azcost
-from azcost.ledger import CallRecord, Ledger
-from azcost.ledger._tables import COLUMNS, insert_sql, row_of
+from azcost.ledger import COLUMNS, CallRecord, Ledger, insert_sql, row_of
 
 UTC = dt.timezone.utc
 

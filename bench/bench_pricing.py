@@ -56,8 +56,7 @@ def row(label: str, ours: float, anchor_label: str, anchor: float, unit: str, go
 
 def main() -> None:
     import azcost
-    from azcost.pricing import PricingTable
-    from azcost.pricing._load import compile_file, shipped_pricing_paths
+    from azcost.pricing import PricingTable, compile_file, shipped_pricing_paths
 
     print(f"azcost {azcost.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
     print()

@@ -20,12 +20,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from azcost.azure._meters import MeterSkipped, parse_meter
-from azcost.azure._pages import RetailRow, rows_from_page
-from azcost.azure._versions import resolve_meter
+from azcost.azure import MeterSkipped, RetailRow, parse_meter, resolve_meter, rows_from_page
 from azcost.errors import AzcostError
-from azcost.pricing import DeploymentType, PricingTable
-from azcost.pricing._schema import ModelEntry
+from azcost.pricing import DeploymentType, ModelEntry, PricingTable
 
 DUMP = Path(__file__).parent / "data" / "retail" / "azure-openai-2026-08-11.json.gz"
 UNITS = {"1K": Decimal(1000), "1M": Decimal(1)}

@@ -23,9 +23,8 @@ from langchain_core.runnables import RunnableLambda
 
 import azcost
 from azcost import BudgetExceededError, CostCallbackHandler, MatchKind, get_cost_callback
-from azcost.callback._scope import _active
 from azcost.errors import DeploymentsFileError, UnknownModelError, UnpricedCallWarning
-from azcost.testing import FakeAzureChatModel
+from azcost.testing import FakeAzureChatModel, active_handlers
 
 SCALE = int(os.environ.get("AZCOST_STRESS_SCALE", "1"))
 
@@ -349,7 +348,7 @@ def test_exception_inside_the_block_stops_counting(mini: azcost.PricingTable) ->
         failing_block()
     llm.invoke("after")
     assert handlers[0].successful_requests == 1
-    assert _active.get() is None
+    assert active_handlers() == []
 
 
 def test_nested_blocks_both_count_the_inner_calls(mini: azcost.PricingTable) -> None:
@@ -605,7 +604,7 @@ def test_configure_hook_is_registered_once_per_process(mini: azcost.PricingTable
         with get_cost_callback(mini):
             pass
     assert len(_configure_hooks) == before
-    assert sum(1 for hook in _configure_hooks if hook[0] is _active) == 1
+    assert sum(1 for hook in _configure_hooks if hook[0].name == "azcost_cost_callback") == 1
 
 
 @pytest.mark.stress

@@ -8,7 +8,7 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation, LLMResult
 
-from azcost.callback._usage import NO_USAGE, NO_USAGE_CHAT, NO_USAGE_LLM, Usage, read_usage
+from azcost.callback import NO_USAGE, NO_USAGE_CHAT, NO_USAGE_LLM, Usage, read_usage
 
 OPENAI_USAGE: dict[str, Any] = {
     "prompt_tokens": 1000,

@@ -16,9 +16,7 @@ from ledger_helpers import make_record, sqlite_url
 
 import azcost
 from azcost.invoice import reconcile
-from azcost.ledger import Ledger, audit
-from azcost.ledger._audit import total_by_currency
-from azcost.ledger._checks import MAX_COST, MAX_COST_PLACES
+from azcost.ledger import MAX_COST, MAX_COST_PLACES, Ledger, audit, total_by_currency
 from azcost.testing import FakeAzureChatModel
 
 # beyond the ledger's per-record bound (MAX_TOKENS): the callback's sums are exact up to

@@ -22,9 +22,9 @@ import pytest
 from hostile_helpers import assert_names, cases, files_in, run_cli, time_limit
 from ledger_helpers import make_record, sqlite_url
 
-from azcost._input import MAX_LINE_BYTES
 from azcost.callback import load_deployments
 from azcost.errors import DeploymentsFileError
+from azcost.inputs import MAX_LINE_BYTES
 from azcost.ledger import Ledger
 
 pytestmark = pytest.mark.hostile

@@ -1,4 +1,4 @@
-"""The input boundary (azcost._input): regular files, bounded size, strict UTF-8, bounded depth."""
+"""The input boundary (azcost.inputs): regular files, bounded size, strict UTF-8, bounded depth."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from azcost._input import (
+from azcost.errors import AzcostError, InputFileError, PricingFileError
+from azcost.inputs import (
+    MAX_DEPTH,
+    MAX_NUMBER_CHARS,
     iter_lines,
+    loads_json,
     max_input_bytes,
     open_binary,
     read_bytes,
     read_text,
 )
-from azcost._parse import MAX_DEPTH, MAX_NUMBER_CHARS, loads_json
-from azcost.errors import AzcostError, InputFileError, PricingFileError
-from azcost.pricing._yaml import load_yaml
+from azcost.pricing import load_yaml
 
 
 def _special(tmp_path: Path, kind: str) -> tuple[Path, str]:

@@ -22,9 +22,9 @@ from langchain_openai import AzureChatOpenAI
 
 import azcost
 from azcost import BudgetExceededError, get_cost_callback
-from azcost.callback._scope import _active
 from azcost.chat import AzureChatOpenAI as VersionedAzureChatOpenAI
 from azcost.errors import UnpricedCallWarning
+from azcost.testing import active_handlers
 
 EXAMPLE = Decimal("0.000078")
 SCALE = int(os.environ.get("AZCOST_STRESS_SCALE", "1"))
@@ -191,7 +191,7 @@ def test_exception_inside_the_block_stops_counting(server: AzureServer) -> None:
         block()
     llm.invoke(MESSAGES)
     assert seen[0].successful_requests == 1
-    assert _active.get() is None
+    assert active_handlers() == []
 
 
 def test_nested_blocks(server: AzureServer) -> None:

@@ -22,13 +22,16 @@ import sqlalchemy as sa
 from ledger_helpers import UTC, make_record, sqlite_url
 
 from azcost.errors import LedgerError, LedgerWarning
-from azcost.ledger import Ledger, audit
-from azcost.ledger._db import create_ledger_engine, resolve_url
-from azcost.ledger._migrations import MIGRATIONS, migrate
-from azcost.ledger._tables import (
+from azcost.ledger import (
     COLUMNS,
+    MIGRATIONS,
     ROLLUP_KEYS,
     ROLLUP_SUMS,
+    Ledger,
+    audit,
+    create_ledger_engine,
+    migrate,
+    resolve_url,
     rollup_values,
     row_of,
 )

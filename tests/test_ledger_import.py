@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import json
 import sqlite3
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,16 @@ import pytest
 from ledger_helpers import make_record, sqlite_url
 
 from azcost.cli import main
-from azcost.cli._progress import ProgressLine
 from azcost.errors import LedgerError, LedgerWarning
-from azcost.ledger import CallRecord, Ledger, audit
-from azcost.ledger._checks import MAX_TOKENS, RecordError, check_record, record_from_json
+from azcost.ledger import (
+    MAX_TOKENS,
+    CallRecord,
+    Ledger,
+    RecordError,
+    audit,
+    check_record,
+    record_from_json,
+)
 
 pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url
 
@@ -133,15 +140,21 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_is_drawn_on_a_terminal_only_and_not_when_quiet() -> None:
+def test_progress_is_drawn_on_a_terminal_only_and_not_when_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("".join(make_record(i).to_json() + "\n" for i in range(50)))
+    summary = "imported 50 record(s); 0 already present\n"
     shown, piped, quiet = _Terminal(), io.StringIO(), _Terminal()
-    for stream, is_quiet in ((shown, False), (piped, False), (quiet, True)):
-        line = ProgressLine(total=1000, stream=stream, quiet=is_quiet, every=0)
-        line(50, 500)
-        line.done()
+    for n, (stream, flags) in enumerate(((shown, []), (piped, []), (quiet, ["--quiet"]))):
+        monkeypatch.setattr(sys, "stderr", stream)
+        url = sqlite_url(tmp_path / f"l{n}.db")
+        assert main(["ledger", "import", *flags, str(dump), url]) == 0
     assert "50 records" in shown.getvalue()
-    assert "50%  ETA" in shown.getvalue()
-    assert piped.getvalue() == quiet.getvalue() == ""
+    assert "100%  ETA" in shown.getvalue()
+    assert shown.getvalue().endswith("\r\033[K" + summary)  # the line is cleared at the end
+    assert piped.getvalue() == quiet.getvalue() == summary
 
 
 def test_import_command_prints_no_progress_when_stderr_is_not_a_terminal(

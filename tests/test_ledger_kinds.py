@@ -10,10 +10,15 @@ import sqlalchemy as sa
 from ledger_helpers import make_record
 
 import azcost
-from azcost.ledger import Ledger, audit
-from azcost.ledger._db import create_ledger_engine
-from azcost.ledger._migrations import MIGRATIONS, migrate
-from azcost.ledger._record import COST_FIELDS, TOKEN_FIELDS
+from azcost.ledger import (
+    COST_FIELDS,
+    MIGRATIONS,
+    TOKEN_FIELDS,
+    Ledger,
+    audit,
+    create_ledger_engine,
+    migrate,
+)
 from azcost.pricing import KINDS
 
 pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from azcost.ledger import migrate
-from azcost.ledger._tables import TABLES, on_dialect
+from azcost.ledger import TABLES, migrate, on_dialect
 
 pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url
 

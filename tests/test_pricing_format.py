@@ -9,9 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import azcost
-from azcost import PricingFileError
-from azcost.pricing._writer import _plain_or_quoted
-from azcost.pricing._yaml import load_yaml
+from azcost import DeploymentType, PricingFileError
+from azcost.pricing import ModelEntry, PricingFile, dump_table, load_yaml
 
 _FILE = """\
 schema_version: 1
@@ -81,11 +80,23 @@ _SCALARS = st.one_of(
 )
 
 
+def _written_version(text: str) -> str:
+    """A model version as the writer writes it: plain, or quoted (built unvalidated)."""
+    entry = ModelEntry.model_construct(
+        base="m", version=text, default_deployment_type=DeploymentType.GLOBAL, prices=[]
+    )
+    table = PricingFile.model_construct(
+        schema_version=1, version="2026.01.01", currency="USD", sources={}, models={"m": entry}
+    )
+    (line,) = [line for line in dump_table(table).splitlines() if line.startswith("    version: ")]
+    return line.removeprefix("    version: ")
+
+
 @given(text=_SCALARS)
 def test_the_writer_quotes_every_scalar_the_reader_would_not_read_back_as_that_text(
     text: str,
 ) -> None:
-    written = _plain_or_quoted(text, int_ok=True)
+    written = _written_version(text)
     data, _ = load_yaml("<test>", f"key: {written}\n")
     read = data["key"]
     assert str(read) == text if written == text else read == text

@@ -138,15 +138,17 @@ def test_json_report(table: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_failing_write_leaves_the_table_untouched(
     table: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import azcost.pricing._writer as tf
+    import azcost.pricing
 
     text = table.read_text()
 
     def broken(path: Path) -> None:
         raise azcost.PricingFileError("refused", path=path)
 
-    real = tf.write_atomic
-    monkeypatch.setattr(tf, "write_atomic", lambda p, t, check=None: real(p, t, check=broken))
+    real = azcost.pricing.write_atomic
+    monkeypatch.setattr(
+        azcost.pricing, "write_atomic", lambda p, t, check=None: real(p, t, check=broken)
+    )
     assert _update(table) == 2
     assert table.read_text() == text
     assert [p.name for p in table.parent.iterdir()] == ["table.yaml"]

@@ -21,6 +21,7 @@ PUBLIC_MODULES = (
     "azcost.chat",
     "azcost.embeddings",
     "azcost.errors",
+    "azcost.inputs",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
@@ -19,10 +20,10 @@ from cost_exports import IN, OUT, gpt4o_day
 from langchain_openai import AzureChatOpenAI
 
 import azcost
-from azcost.azure._billed import CurrencyMismatchError
-from azcost.callback import _tally
+from azcost import CurrencyMismatchError
 from azcost.cli import main
 from azcost.invoice import ReconcileRow, Reconciliation
+from azcost.testing import MemoryLedger
 
 NOV2 = dt.date(2026, 11, 2)
 NOV3 = dt.date(2026, 11, 3)
@@ -63,15 +64,14 @@ def ledger_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def call(
-    server: AzureServer, ledger_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[dt.datetime, int, str], None]]:
+def call(server: AzureServer, ledger_url: str) -> Iterator[Callable[[dt.datetime, int, str], None]]:
     """``call(when, n, deployment)``: n real chat calls recorded as ending at ``when`` (UTC)."""
-    handler = azcost.CostCallbackHandler(deployments=DEPLOYMENTS, ledger=ledger_url)
+    calls = MemoryLedger()
+    handler = azcost.CostCallbackHandler(deployments=DEPLOYMENTS, ledger=calls)
+    ledger = azcost.Ledger(ledger_url)
 
     def run(when: dt.datetime, n: int = 1, deployment: str = "chat-4o") -> None:
-        # the ledger's clock is the only thing set: everything else is the real call path
-        monkeypatch.setattr(_tally, "_now", lambda tz=None: when)
+        # the records' end time is the only thing set: everything else is the real call path
         llm = AzureChatOpenAI(
             azure_deployment=deployment,
             api_version="2024-10-21",
@@ -81,11 +81,14 @@ def call(
         )
         for _ in range(n):
             llm.invoke("Hello!", config={"callbacks": [handler]})
-        assert handler.ledger is not None
-        handler.ledger.flush()
+        for rec in calls.records:
+            ledger.record(dataclasses.replace(rec, timestamp=when))
+        calls.clear()
+        ledger.flush()
 
     yield run
     handler.close()
+    ledger.close()
 
 
 STORAGE = ce.Usage(

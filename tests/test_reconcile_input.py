@@ -11,7 +11,7 @@ import cost_exports as ce
 import pytest
 from cost_exports import IN, gpt4o_day
 
-from azcost.azure._costexport import iter_export
+from azcost.azure import iter_export
 from azcost.cli import main
 from azcost.ledger import Ledger
 

@@ -15,8 +15,7 @@ from ledger_helpers import UTC, make_record
 
 import azcost
 from azcost.cli import main
-from azcost.ledger import Ledger
-from azcost.ledger._metered import recorded_usage
+from azcost.ledger import Ledger, recorded_usage
 
 pytest_plugins = ("ledger_fixtures",)  # ledger_url: SQLite and PostgreSQL
 

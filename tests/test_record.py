@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 
 import azcost
-from azcost.callback._identity import Client, identify
-from azcost.callback._tally import build_record
-from azcost.callback._usage import Usage
-from azcost.ledger._record import CallRecord, new_record
+from azcost.callback import Client, Usage, build_record, identify
+from azcost.ledger import CallRecord, new_record
 from azcost.pricing import KINDS
 
 NAMES = [f.name for f in dataclasses.fields(CallRecord)]

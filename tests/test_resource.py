@@ -13,10 +13,8 @@ from langchain_core.outputs import ChatGeneration, LLMResult
 
 import azcost
 from azcost import CostCallbackHandler
-from azcost.callback._identity import resource_of_endpoint
-from azcost.ledger import Ledger
-from azcost.ledger._db import create_ledger_engine
-from azcost.ledger._migrations import MIGRATIONS, migrate
+from azcost.callback import resource_of_endpoint
+from azcost.ledger import MIGRATIONS, Ledger, create_ledger_engine, migrate
 
 
 @pytest.mark.parametrize(

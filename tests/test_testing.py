@@ -10,7 +10,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import LLMResult
 
-from azcost.testing import FakeAzureChatModel
+from azcost import get_cost_callback
+from azcost.testing import FakeAzureChatModel, active_handlers
 
 
 class Ends(BaseCallbackHandler):
@@ -121,6 +122,15 @@ def test_token_counts_default_to_an_estimate_of_the_text() -> None:
 def test_cached_tokens_beyond_the_prompt_are_refused() -> None:
     with pytest.raises(ValueError, match="exceed"):
         FakeAzureChatModel(input_tokens=3, cached_tokens=4).invoke("hi")
+
+
+def test_active_handlers_are_the_open_blocks_outermost_first_and_none_after() -> None:
+    assert active_handlers() == []
+    with get_cost_callback() as outer:
+        with get_cost_callback() as inner:
+            assert active_handlers() == [outer, inner]
+        assert active_handlers() == [outer]
+    assert active_handlers() == []
 
 
 BLOCK_OPENAI = """

@@ -16,8 +16,17 @@ from hypothesis import strategies as st
 
 import azcost
 from azcost import InvalidUsageError, NoPriceError
-from azcost.pricing import KINDS, DeploymentType, PricingTable, TokenKind
-from azcost.pricing._records import CompiledFile, ModelInfo, Period, SeriesInfo, SourceInfo
+from azcost.pricing import (
+    KINDS,
+    CompiledFile,
+    DeploymentType,
+    ModelInfo,
+    Period,
+    PricingTable,
+    SeriesInfo,
+    SourceInfo,
+    TokenKind,
+)
 
 _KINDS_FILE = Path(__file__).parent / "data" / "kinds.yaml"
 _DETAILS = [k for k in KINDS if not k.is_total]

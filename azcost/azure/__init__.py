@@ -13,9 +13,11 @@ from .._lazy import lazy_exports
 from ._meters import Meter, MeterSkipped, TokenKind, parse_meter
 
 if TYPE_CHECKING:
+    from ._costexport import iter_export
     from ._fetch import fetch_pages
     from ._pages import RetailRow, read_pages, rows_from_page
     from ._retail import API_URL, ImportResult, import_rows
+    from ._versions import resolve_meter
 
 __all__ = [
     "API_URL",
@@ -26,8 +28,10 @@ __all__ = [
     "TokenKind",
     "fetch_pages",
     "import_rows",
+    "iter_export",
     "parse_meter",
     "read_pages",
+    "resolve_meter",
     "rows_from_page",
 ]
 
@@ -36,7 +40,9 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     globals(),
     {
+        "iter_export": "._costexport",
         "fetch_pages": "._fetch",
+        "resolve_meter": "._versions",
         "API_URL": "._retail",
         "ImportResult": "._retail",
         "RetailRow": "._pages",

@@ -23,7 +23,7 @@ from typing import Any
 
 from .._parse import MAX_EXPONENT as _EXPONENT
 from .._parse import MAX_NUMBER_CHARS as _LONGEST
-from ..errors import AzcostError
+from ..errors import CurrencyMismatchError
 from ..pricing._cost import EXACT
 from ._costexport import iter_export
 from ._meters import MeterSkipped, parse_meter
@@ -48,10 +48,6 @@ MAX_LISTED = 1000
 OTHER_SERVICES = "other services (not Azure OpenAI)"
 OUTSIDE_PERIOD = "outside --since/--until"
 OTHER_RESOURCE = "another Azure resource than --resource"
-
-
-class CurrencyMismatchError(AzcostError):
-    """An export bills in another currency than the ledger and pricing table (or mixes them)."""
 
 
 @dataclass(frozen=True, slots=True)

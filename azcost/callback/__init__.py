@@ -14,18 +14,29 @@ from .._lazy import lazy_exports
 if TYPE_CHECKING:
     from ._deployments import Deployment, load_deployments
     from ._handler import CostCallbackHandler
+    from ._identity import Client, identify, resource_of_endpoint
     from ._scope import CostCallbackScope, get_cost_callback, get_openai_callback
-    from ._tally import ModelUsage, UnpricedCall
+    from ._tally import ModelUsage, UnpricedCall, build_record
+    from ._usage import NO_USAGE, NO_USAGE_CHAT, NO_USAGE_LLM, Usage, read_usage
 
 __all__ = [
+    "NO_USAGE",
+    "NO_USAGE_CHAT",
+    "NO_USAGE_LLM",
+    "Client",
     "CostCallbackHandler",
     "CostCallbackScope",
     "Deployment",
     "ModelUsage",
     "UnpricedCall",
+    "Usage",
+    "build_record",
     "get_cost_callback",
     "get_openai_callback",
+    "identify",
     "load_deployments",
+    "read_usage",
+    "resource_of_endpoint",
 ]
 
 # LangChain is imported on first use only
@@ -39,7 +50,14 @@ __getattr__, __dir__ = lazy_exports(
         "CostCallbackScope": "._scope",
         "get_cost_callback": "._scope",
         "get_openai_callback": "._scope",
+        "Client": "._identity",
+        "identify": "._identity",
+        "resource_of_endpoint": "._identity",
         "ModelUsage": "._tally",
         "UnpricedCall": "._tally",
+        "build_record": "._tally",
+        **dict.fromkeys(
+            ("NO_USAGE", "NO_USAGE_CHAT", "NO_USAGE_LLM", "Usage", "read_usage"), "._usage"
+        ),
     },
 )

@@ -265,7 +265,7 @@ def _check_written(path: Path) -> None:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from ..pricing._writer import dump_table, write_atomic
+    from ..pricing import dump_table, write_atomic
 
     result = _import(args, _table_models(args.table), args.currency)
     header = _IMPORT_HEADER.format(
@@ -299,9 +299,9 @@ def _run_diff(args: argparse.Namespace) -> int:
 
 
 def _run_update(args: argparse.Namespace) -> int:
+    from ..pricing import dump_table, read_table, write_atomic
     from ..pricing._diff import diff_files
     from ..pricing._merge import merge_import
-    from ..pricing._writer import dump_table, read_table, write_atomic
 
     table = read_table(args.table)
     result = _import(args, table.file.models, table.file.currency, update=True)

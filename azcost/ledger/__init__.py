@@ -10,27 +10,70 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_exports
-from ._record import CallRecord
+from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord, new_record
 
 if TYPE_CHECKING:
     from ._audit import AuditRow, Reprice, audit
-    from ._db import default_url, display_url, resolve_url, sqlite_path
+    from ._checks import (
+        MAX_COST,
+        MAX_COST_PLACES,
+        MAX_TOKENS,
+        RecordError,
+        check_record,
+        record_from_json,
+    )
+    from ._db import create_ledger_engine, default_url, display_url, resolve_url, sqlite_path
     from ._html import write_report
-    from ._migrations import migrate
+    from ._metered import recorded_usage
+    from ._migrations import MIGRATIONS, migrate
+    from ._sums import total_by_currency
+    from ._tables import (
+        COLUMNS,
+        ROLLUP_BATCH_SQL,
+        ROLLUP_KEYS,
+        ROLLUP_SUMS,
+        TABLES,
+        insert_sql,
+        on_dialect,
+        rollup_values,
+        row_of,
+    )
     from ._writer import Durability, Ledger
 
 __all__ = [
+    "COLUMNS",
+    "COST_FIELDS",
+    "MAX_COST",
+    "MAX_COST_PLACES",
+    "MAX_TOKENS",
+    "MIGRATIONS",
+    "ROLLUP_BATCH_SQL",
+    "ROLLUP_KEYS",
+    "ROLLUP_SUMS",
+    "TABLES",
+    "TOKEN_FIELDS",
     "AuditRow",
     "CallRecord",
     "Durability",
     "Ledger",
+    "RecordError",
     "Reprice",
     "audit",
+    "check_record",
+    "create_ledger_engine",
     "default_url",
     "display_url",
+    "insert_sql",
     "migrate",
+    "new_record",
+    "on_dialect",
+    "record_from_json",
+    "recorded_usage",
     "resolve_url",
+    "rollup_values",
+    "row_of",
     "sqlite_path",
+    "total_by_currency",
     "write_report",
 ]
 
@@ -42,10 +85,23 @@ __getattr__, __dir__ = lazy_exports(
         "AuditRow": "._audit",
         "Reprice": "._audit",
         "audit": "._audit",
+        **dict.fromkeys(
+            ("MAX_COST", "MAX_COST_PLACES", "MAX_TOKENS", "RecordError", "check_record"),
+            "._checks",
+        ),
+        "record_from_json": "._checks",
         "write_report": "._html",
+        "create_ledger_engine": "._db",
         "default_url": "._db",
         "display_url": "._db",
+        "MIGRATIONS": "._migrations",
         "migrate": "._migrations",
+        "recorded_usage": "._metered",
+        "total_by_currency": "._sums",
+        **dict.fromkeys(
+            ("COLUMNS", "ROLLUP_BATCH_SQL", "ROLLUP_KEYS", "ROLLUP_SUMS", "TABLES"), "._tables"
+        ),
+        **dict.fromkeys(("insert_sql", "on_dialect", "rollup_values", "row_of"), "._tables"),
         "resolve_url": "._db",
         "sqlite_path": "._db",
         "Durability": "._writer",

@@ -13,37 +13,47 @@ from .._lazy import lazy_exports
 from ._cost import Cost, Rates
 from ._deployment_types import DeploymentType, deployment_type_order, parse_deployment_type
 from ._kinds import KINDS, TokenKind
-from ._load import load_pricing, shipped_pricing_paths, validate_files
+from ._load import compile_file, load_pricing, shipped_pricing_paths, validate_files
 from ._money import money_str
+from ._records import CompiledFile, ModelInfo, Period, SeriesInfo, SourceInfo
 from ._resolve import MatchKind, Resolution, join_version, normalize_name, undouble
 from ._table import PricingTable
 
 if TYPE_CHECKING:
     from ._diff import PricingDiff, RateChange, diff_files
     from ._merge import MergeResult, bump_version, merge_import
-    from ._schema import PricingFile, json_schema
+    from ._schema import ModelEntry, PricingFile, json_schema
     from ._writer import dump_table, read_table, write_atomic
+    from ._yaml import load_yaml
 
 __all__ = [
     "KINDS",
+    "CompiledFile",
     "Cost",
     "DeploymentType",
     "MatchKind",
     "MergeResult",
+    "ModelEntry",
+    "ModelInfo",
+    "Period",
     "PricingDiff",
     "PricingFile",
     "PricingTable",
     "RateChange",
     "Rates",
     "Resolution",
+    "SeriesInfo",
+    "SourceInfo",
     "TokenKind",
     "bump_version",
+    "compile_file",
     "deployment_type_order",
     "diff_files",
     "dump_table",
     "join_version",
     "json_schema",
     "load_pricing",
+    "load_yaml",
     "merge_import",
     "money_str",
     "normalize_name",
@@ -66,10 +76,12 @@ __getattr__, __dir__ = lazy_exports(
         "bump_version": "._merge",
         "diff_files": "._diff",
         "merge_import": "._merge",
+        "ModelEntry": "._schema",
         "PricingFile": "._schema",
         "json_schema": "._schema",
         "dump_table": "._writer",
         "read_table": "._writer",
         "write_atomic": "._writer",
+        "load_yaml": "._yaml",
     },
 )
