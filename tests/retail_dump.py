@@ -120,7 +120,11 @@ def _check(
         if superseded is not None and superseded <= day:
             return None  # replaced before the table's series begins
         rates = table.rates(
-            target.model, deployment_type=meter.deployment_type, region=row.region, at=day
+            target.model,
+            deployment_type=meter.deployment_type,
+            region=row.region,
+            at=day,
+            service_tier=meter.service_tier,
         )
     except AzcostError as exc:
         return f"not priced: {exc}"

@@ -7,6 +7,7 @@ import asyncio
 import warnings
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,6 +159,18 @@ def test_a_priority_tier_call_is_unpriced_never_at_standard_rates(
     assert (cb.prompt_tokens, cb.prompt_tokens_cached) == (1000, 400)  # priority_cache_read
     [unpriced] = cb.unpriced_requests
     assert unpriced.model == "gpt-4o-2024-08-06"
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_priority_tier_call_is_priced_at_the_tables_priority_rates(
+    server: AzureServer, mode: str
+) -> None:
+    tiers = azcost.load_pricing(Path(__file__).parent / "data" / "tiers.yaml")
+    with get_cost_callback(tiers) as cb:
+        MODES[mode](_azure_chat(server, "priority"))
+    # 600 x 4.375 + 400 cached x 2.1875 + 100 x 17.50 per 1M: the tier's rates, cache included
+    assert cb.total_cost == Decimal("0.00525")
+    assert cb.unpriced_requests == []
 
 
 def test_the_default_tier_is_priced(server: AzureServer, mini: azcost.PricingTable) -> None:

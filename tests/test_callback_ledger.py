@@ -217,3 +217,15 @@ def test_service_tier_and_assumed_spend_are_recorded_and_audited(
     assert tiers == {("default",): (1, 1), ("priority",): (1, 0), (None,): (1, 1)}
     assumed = mini.cost("gpt-35-turbo-0125", input_tokens=31, output_tokens=8).total
     assert matches["base-default"] == assumed
+
+
+def test_a_priority_call_is_recorded_with_its_tier_and_the_tiers_cost(url: str) -> None:
+    tiers = azcost.load_pricing(Path(__file__).parent / "data" / "tiers.yaml")
+    with CostCallbackHandler(tiers, ledger=url, on_assumed="ignore") as h:
+        _tiered_call(h, "gpt-4o-2024-08-06", "priority")
+        _tiered_call(h, "gpt-4o-2024-08-06", "default")
+    priority, default = stored(url)
+    assert (priority.service_tier, default.service_tier) == ("priority", "default")
+    assert priority.total_cost == Decimal(31) * Decimal("4.375e-6") + 8 * Decimal("17.5e-6")
+    assert default.total_cost == Decimal(31) * Decimal("2.5e-6") + 8 * Decimal("10e-6")
+    assert h.total_cost == priority.total_cost + default.total_cost

@@ -27,6 +27,14 @@ GB, DZB = DeploymentType.GLOBAL_BATCH, DeploymentType.DATA_ZONE_BATCH
         ("gpt 4o 1120 cached Inp Data Zone", Meter("gpt-4o", "1120", None, "cached_input", DZ)),
         ("5.4 mini Batch cd Inp Gl 1M", Meter("gpt-5.4-mini", None, None, "cached_input", GB)),
         ("5.4 mini Batch Opt Gl 1M Tokens", Meter("gpt-5.4-mini", None, None, "output", GB)),
+        (
+            "5 pp cd inp Dz 1M Tokens",
+            Meter("gpt-5", None, None, "cached_input", DZ, service_tier="priority"),
+        ),
+        (
+            "4.1 mini pp Opt Gl Tokens",
+            Meter("gpt-4.1-mini", None, None, "output", G, service_tier="priority"),
+        ),
         ("gpt-35-turbo-16K-0125 Input-regional", Meter("gpt-35-turbo", "0125", "16k", "input", R)),
         ("gpt-35-turbo-4k-Input-regional", Meter("gpt-35-turbo", None, "4k", "input", R)),
         ("gpt-35-trb16K-Batch-Inp-glbl", Meter("gpt-35-turbo", None, "16k", "input", GB)),
@@ -143,7 +151,6 @@ def test_hyphens_and_spaces_read_the_same() -> None:
         ("Az-Assistants-File-Search Vector Storage", "tool call"),
         ("5.5 ShortCo inp Dz 1M Tokens", "context band"),
         ("5.6 sol ShortCo Cd Wr Std Gl 1M Tokens", "context band"),
-        ("5 pp inp Dz 1M Tokens", "priority"),
         ("gpt 4o Inp Outp glbl", "both input and output"),
         ("Tokens", "names no model"),
         ("gpt 4o Batch Inp regnl", "regional batch"),

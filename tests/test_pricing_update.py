@@ -312,3 +312,21 @@ def test_region_series_sharing_a_price_history_are_written_once_and_read_back(
     ]
     assert len(apac) == 2
     assert apac[0].periods == apac[1].periods
+
+
+def test_two_meters_of_one_series_changed_the_same_day_open_one_period(
+    shipped: Path, tmp_path: Path
+) -> None:
+    old = _series(shipped, "gpt-4o-2024-11-20", "data-zone")
+    a = _page(tmp_path / "a.json", DZ_CACHED_1120, "0.0015", "2026-12-01")
+    b = _page(tmp_path / "b.json", "gpt 4o 1120 Inp Data Zone Tokens", "0.003", "2026-12-01")
+    first, second = (json.loads(Path(p).read_text(encoding="utf-8")) for p in (a, b))
+    page = tmp_path / "page.json"
+    both = {"Items": first["Items"] + second["Items"], "NextPageLink": None}
+    page.write_text(json.dumps(both), encoding="utf-8")
+    assert _update_from(shipped, str(page)) == 0
+    new = _series(shipped, "gpt-4o-2024-11-20", "data-zone")
+    assert new[:-1] == old
+    opened = new[-1]
+    assert (opened.input_per_mtok, opened.cached_input_per_mtok) == (Decimal(3), Decimal("1.5"))
+    assert opened.output_per_mtok == old[-1].output_per_mtok

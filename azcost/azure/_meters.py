@@ -11,14 +11,15 @@ spelled differently in each model generation::
     5.4 mini Batch cd Inp Gl 1M              gpt-5.4-mini, no version, cached input, global-batch
     gpt-35-turbo-16K-0125 Input-regional     gpt-35-turbo, 0125 (16K context), input, regional
     Az-GPT-3.5-turbo Tokens                  gpt-35-turbo, no version, one flat rate, regional
+    5 pp cd inp Dz 1M Tokens                 gpt-5, no version, cached input, data-zone, priority
 
 The name is split into words (spaces, hyphens, glued camel case and ``mini0718``
 alike), each word is classified against Azure's spellings kept as data in
 ``meter_words.json`` beside this module, and the words left over name the model.
 A meter that is not a per-token price of a base model (fine-tuning, provisioned
-throughput, image tokens, speech, tool calls, realtime models, context bands,
-cache writes) raises :class:`MeterSkipped` with the reason:
-nothing is guessed.
+throughput, speech, tool calls, context bands, cache writes) raises
+:class:`MeterSkipped` with the reason: nothing is guessed. A service-tier word
+(``pp``: priority processing) marks the tier the price is for.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from ..pricing._deployment_types import DeploymentType
+from ..pricing._tiers import TIER_NAMES
 
 __all__ = ["Meter", "MeterSkipped", "TokenKind", "parse_meter"]
 
@@ -70,6 +72,8 @@ class Meter:
     """Which tokens the price is for; ``flat`` is one rate for input and output alike."""
     deployment_type: DeploymentType
     """Deployment type the price applies to."""
+    service_tier: str | None = None
+    """Service tier the meter prices (``priority``: Azure's ``pp`` meters), None for standard."""
 
 
 def _load_words() -> dict[str, Any]:
@@ -85,6 +89,11 @@ _DEPLOYMENT: dict[str, str] = {
 _TOKEN_WORD: dict[str, str] = {
     word: role for role, words in _WORDS["token_words"].items() for word in words
 }
+_TIER_WORD: dict[str, str] = {
+    word: tier for tier, words in _WORDS["service_tiers"].items() for word in words
+}
+if not set(_TIER_WORD.values()) <= set(TIER_NAMES):  # pragma: no cover - a data error
+    raise RuntimeError(f"meter_words.json names a tier not in {TIER_NAMES}")
 _NOISE: frozenset[str] = frozenset(_WORDS["noise"])
 _ALIASES: dict[str, str] = _WORDS["word_aliases"]
 _JOINED: frozenset[str] = frozenset(_WORDS["joined_pairs"])
@@ -142,6 +151,7 @@ class _Read:
 
     roles: set[str]
     deployment: str | None = None
+    tier: str | None = None
     version: str | None = None
     context: str | None = None
     model: list[str] | None = None
@@ -162,6 +172,8 @@ def _read_words(words: list[str]) -> _Read:
                 other = _DEPLOYMENT[word]
                 raise MeterSkipped(f"names two deployment types ({read.deployment}, {other})")
             read.deployment = _DEPLOYMENT[word]
+        elif word in _TIER_WORD:
+            read.tier = _TIER_WORD[word]
         elif role is not None and (role not in ("text", "image") or model):
             read.roles.add(role)
         elif word in _NOISE:
@@ -234,7 +246,9 @@ def parse_meter(meter_name: str) -> Meter:
         raise MeterSkipped("names no model")
     context = read.context or _IMPLIED_CONTEXT.get("-".join(model))
     dtype = _deployment_type(read.deployment, "batch" in read.roles)
-    return Meter(family, read.version, context, kind, dtype)
+    if read.tier is not None and kind == "flat":
+        raise MeterSkipped(f"{read.tier} tier meter naming neither input nor output")
+    return Meter(family, read.version, context, kind, dtype, read.tier)
 
 
 def _family(model: list[str], audio: bool) -> str:

@@ -21,11 +21,12 @@ from decimal import Decimal
 from ..errors import RetailImportError
 from ..pricing._cost import EXACT
 from ..pricing._deployment_types import DeploymentType, deployment_type_order
-from ..pricing._kinds import KINDS, RATE_FIELDS
+from ..pricing._kinds import KINDS
 from ..pricing._merge import DatedRates, SeriesKey
-from ..pricing._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile
+from ..pricing._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, period_of
+from ..pricing._tiers import TIER_NAMES, split_tier_key, tier_key
 from ._entries import API_URL, drop_same_as_base, entries_of, pricing_file
-from ._meters import MeterSkipped, TokenKind, parse_meter
+from ._meters import MeterSkipped, parse_meter
 from ._pages import RetailRow
 from ._versions import Target, resolve_meter
 
@@ -39,6 +40,11 @@ _UNITS = {
     "1m tokens": Decimal(1),
 }
 _FIELD_OF: dict[str, str] = {k.name: k.rate_field for k in KINDS}
+_FIELD_OF.update(
+    {tier_key(t, k.name): tier_key(t, k.rate_field) for t in TIER_NAMES for k in KINDS}
+)
+# a rate key's place in a period: the standard fields in file order, then each tier's
+_KEY_ORDER = {f: i for i, f in enumerate(_FIELD_OF.values())}
 _OUTPUT_SIDE = [k.rate_field for k in KINDS if k.side == "output" and not k.is_total]
 
 
@@ -148,8 +154,8 @@ def _read_row(
     currency: str,
     region: str,
     all_regions: bool,
-) -> tuple[Target, SeriesKey, TokenKind, _Quote] | None:
-    """One row's quote and the series it prices, or None (skipped, or another region's)."""
+) -> tuple[Target, SeriesKey, str, _Quote] | None:
+    """One row's quote, the series it prices and its kind (``priority.input`` on a tier)."""
     if row.currency != currency:
         raise RetailImportError(
             f"{row.where()}: currencyCode {row.currency!r}, expected {currency!r} (--currency)"
@@ -183,7 +189,8 @@ def _read_row(
     else:
         return None  # another region's regional or data-zone price
     quote = _Quote(_per_mtok(row.price, multiplier), row.start, row.region, row)
-    return target, (target.model, dtype, series_region), meter.kind, quote
+    kind = meter.kind if meter.service_tier is None else tier_key(meter.service_tier, meter.kind)
+    return target, (target.model, dtype, series_region), kind, quote
 
 
 def import_rows(
@@ -208,7 +215,7 @@ def import_rows(
     retrieved_on = retrieved_on or dt.datetime.now(dt.timezone.utc).date()
     source_id = source_id or f"azure-retail-{retrieved_on.isoformat()}"
     col = _Collector(existing)
-    quotes: dict[SeriesKey, dict[TokenKind, list[_Quote]]] = defaultdict(lambda: defaultdict(list))
+    quotes: dict[SeriesKey, dict[str, list[_Quote]]] = defaultdict(lambda: defaultdict(list))
     targets: dict[str, Target] = {}
     n_read = 0
     for row in rows:
@@ -241,7 +248,7 @@ def import_rows(
 
 def _build_series(
     key: SeriesKey,
-    by_kind: dict[TokenKind, list[_Quote]],
+    by_kind: dict[str, list[_Quote]],
     target: Target,
     base_region: str,
     source_id: str,
@@ -279,6 +286,7 @@ def _build_series(
             for q in qs:
                 col.skip(q.row, reason)
         return None
+    _drop_incomplete_tiers(fields, target, f"{model} {dtype.value}", col)
     periods: list[PricePeriod] = []
     previous: dict[str, Decimal] | None = None
     days = sorted({q.start for qs in fields.values() for q in qs})
@@ -292,15 +300,28 @@ def _build_series(
             continue
         previous = rates
         periods.append(
-            PricePeriod(
-                effective_from=day,
-                source=source_id,
-                note=_note(current, target, where),
-                **rates,
+            period_of(
+                rates, effective_from=day, source=source_id, note=_note(current, target, where)
             )
         )
     n_rows = sum(len(qs) for qs in fields.values())
     return periods, n_rows
+
+
+def _drop_incomplete_tiers(
+    fields: dict[str, list[_Quote]], target: Target, where: str, col: _Collector
+) -> None:
+    """Skip the meters of a service tier that has no input rate, or no output rate it needs."""
+    for tier in TIER_NAMES:
+        mine = {f: qs for f, qs in fields.items() if split_tier_key(f)[0] == tier}
+        plain = {split_tier_key(f)[1]: qs for f, qs in mine.items()}
+        needed = ["input_per_mtok", *_output_needed(target, plain)]
+        missing = [f.split("_per")[0] for f in needed if f not in plain]
+        if mine and missing:
+            for f, qs in mine.items():
+                del fields[f]
+                for q in qs:
+                    col.skip(q.row, f"{where} {tier} tier: no {' or '.join(missing)} meter")
 
 
 def _output_needed(target: Target, fields: Mapping[str, object]) -> list[str]:
@@ -315,9 +336,9 @@ def _output_needed(target: Target, fields: Mapping[str, object]) -> list[str]:
 
 def _note(current: Mapping[str, _Quote], target: Target, region: str) -> str:
     meters: list[tuple[str, str]] = []
-    for f in RATE_FIELDS:
-        q = current.get(f)
-        if q is not None and q.row.meter_name not in [m[0] for m in meters]:
+    for f in sorted(current, key=_KEY_ORDER.__getitem__):
+        q = current[f]
+        if q.row.meter_name not in [m[0] for m in meters]:
             meters.append((q.row.meter_name, f"{q.row.price}/{q.row.unit.split()[0]}"))
     text = "retail meters " + ", ".join(f"'{m}' {p}" for m, p in meters)
     if region:

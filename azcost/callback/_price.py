@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from ..errors import AzcostError, InvalidUsageError, NoPriceError
 from ..pricing._table import Cost, PricingTable
+from ..pricing._tiers import STANDARD_NAMES
 from ._identity import Identity
 from ._usage import Usage
 
 __all__ = ["price"]
-
-_STANDARD_TIERS = frozenset({"default", "standard", "auto"})  # priced at the table's rates
 
 
 def price(
@@ -22,15 +21,20 @@ def price(
         name = usage.reported_model or ident.deployment or ident.model
         return None, InvalidUsageError(f"model {name!r}: {usage.missing}")
     tier = usage.service_tier
-    if tier is not None and tier not in _STANDARD_TIERS:
-        return None, NoPriceError(
-            ident.model or "?",
-            f"no {tier!r} service-tier price in the table (its rates are the standard "
-            "tier's; a call on another tier is never priced at them)",
-        )
     try:
         details = usage.details
-        if details:
+        if tier is not None and tier not in STANDARD_NAMES:  # that tier's rates, or unpriced
+            cost = table.cost(
+                ident.model,  # type: ignore[arg-type]  # set whenever error is None
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+                deployment_type=ident.deployment_type,
+                region=ident.region,
+                service_tier=tier,
+                **details,  # type: ignore[arg-type]  # token fields of kinds only
+            )
+        elif details:
             cost = table.cost(
                 ident.model,  # type: ignore[arg-type]  # set whenever error is None
                 input_tokens=usage.input_tokens,

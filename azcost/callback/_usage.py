@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 from langchain_core.outputs import LLMResult
 
 from ..pricing._kinds import KIND_OF_TOKEN_FIELD
+from ..pricing._tiers import TIER_NAMES
 
 __all__ = ["NO_USAGE", "NO_USAGE_CHAT", "NO_USAGE_LLM", "Usage", "read_usage"]
 
@@ -41,7 +42,6 @@ NO_USAGE = "the result carries no token usage"
 """Why a result without generations has unknown usage."""
 
 _EMPTY: Mapping[str, Any] = {}
-_TIERS = ("priority", "flex")  # tiers langchain-openai prefixes detail keys with
 _REASONING = "reasoning_tokens"
 
 # Where each token kind of azcost.pricing.KINDS is reported: LangChain's usage_metadata
@@ -62,7 +62,7 @@ _OPENAI_OUTPUT = {
     "image_tokens": "image_output_tokens",
 }
 for _keys in (_METADATA_INPUT, _METADATA_OUTPUT):
-    _keys.update({f"{t}_{k}": f for t in _TIERS for k, f in list(_keys.items())})
+    _keys.update({f"{t}_{k}": f for t in TIER_NAMES for k, f in list(_keys.items())})
 for _field in {*_METADATA_INPUT.values(), *_METADATA_OUTPUT.values(), *_OPENAI_INPUT.values()}:
     if _field != _REASONING and _field not in KIND_OF_TOKEN_FIELD:  # pragma: no cover
         raise RuntimeError(f"{_field} is not a token kind of azcost.pricing.KINDS")

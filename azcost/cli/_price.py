@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from ..errors import AzcostError
 from ..pricing._kinds import DETAIL_KINDS, KINDS
 from ..pricing._money import money_str
 from ..pricing._records import Period
+from ..pricing._tiers import TIER_NAMES
 from ._common import add_format, dumps, parse_date, write
 
 if TYPE_CHECKING:
@@ -92,6 +94,12 @@ def register_price(commands: Any) -> None:
     p.add_argument(
         "--at", type=parse_date, metavar="YYYY-MM-DD", help="price in force that day (default: now)"
     )
+    p.add_argument(
+        "--service-tier",
+        metavar="TIER",
+        help=f"service tier the call ran on: default (standard), {', '.join(TIER_NAMES)}; "
+        "a tier the table has no rates for is an error, never the standard price",
+    )
     _add_pricing_option(p)
     add_format(p, "text", "json")
     p.set_defaults(run=_run_price)
@@ -108,6 +116,7 @@ def _run_price(args: argparse.Namespace) -> int:
         deployment_type=args.deployment_type,
         region=args.region,
         at=args.at,
+        service_tier=args.service_tier,
         **{k.token_field: n for k in DETAIL_KINDS if (n := getattr(args, k.token_field))},
     )
     data = cost.as_dict()
@@ -122,6 +131,7 @@ def _run_price(args: argparse.Namespace) -> int:
         + ")"
     )
     lines.append(f"  deployment   {where}")
+    lines.append(f"  tier         {cost.service_tier}")
     period = cost.period
     lines.append(f"  rates from   {period.effective_from} ({period.source.id})")
     lines.append(f"  table        {cost.table_version}")
@@ -194,22 +204,27 @@ def _run_show(args: argparse.Namespace) -> int:
         where = series.deployment_type.value + (f" @ {series.region}" if series.region else "")
         lines.append(f"  {where}")
         for period in series.periods:
-            rates = [
-                f"{kind.label} {money_str(rate)}"
-                for kind, rate in zip(KINDS, period.rates, strict=True)
-                if rate is not None
-            ]
-            lines.append(
-                f"    from {period.effective_from}  " + ", ".join(rates) + f"  [{period.source.id}]"
-            )
+            rates = _rates_text(period.rates)
+            lines.append(f"    from {period.effective_from}  {rates}  [{period.source.id}]")
+            lines.extend(f"      {tier} tier: {_rates_text(r)}" for tier, r in period.tiers)
     write("\n".join(lines))
     return 0
+
+
+def _rates_text(rates: tuple[Decimal | None, ...]) -> str:
+    """``input 2.50, cached input 1.25, output 10.00``: the rates a period sells."""
+    return ", ".join(
+        f"{kind.label} {money_str(rate)}"
+        for kind, rate in zip(KINDS, rates, strict=True)
+        if rate is not None
+    )
 
 
 def _plain(value: Any) -> Any:
     """Records (named tuples) to dicts, recursively, for JSON; a period's rates by field."""
     if isinstance(value, Period):
-        out = {"effective_from": value.effective_from, **value.rate_fields()}
+        out: dict[str, Any] = {"effective_from": value.effective_from, **value.rate_fields()}
+        out["service_tiers"] = value.tier_rate_fields()
         return {**out, "source": _plain(value.source), "note": value.note}
     if hasattr(value, "_asdict"):
         return {k: _plain(v) for k, v in value._asdict().items()}

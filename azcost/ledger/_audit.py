@@ -175,7 +175,9 @@ def _reprice(conn: Connection, rows: list[AuditRow], ask: Ask, reprice: Reprice)
         row = index[tuple(r[:head])]
         model, reported, version, dep_type, region, day = r[head:n]
         count = int(r[n])
-        tokens = {k: int(v or 0) for k, v in zip(TOKEN_FIELDS, r[n + 2 :], strict=True)}
+        tokens: dict[str, Any] = {
+            k: int(v or 0) for k, v in zip(TOKEN_FIELDS, r[n + 2 :], strict=True)
+        }
         name = reprice.model or model or reported
         if name is None:
             row.unrepriced_requests += count

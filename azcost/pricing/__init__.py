@@ -1,8 +1,9 @@
 """Pricing tables: the YAML format, its strict loader, name resolution and exact costs.
 
 Owns everything about a price: the schema and YAML reader, the compiled run-time
-table, model-name resolution, deployment types, the canonical writer and the diff
-used by updates. Imports nothing else from azcost but ``errors`` and ``_paths``.
+table, model-name resolution, deployment types, token kinds, service tiers, the
+canonical writer and the diff used by updates. Imports nothing else from azcost but
+``errors`` and ``_paths``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ._money import money_str
 from ._records import CompiledFile, ModelInfo, Period, SeriesInfo, SourceInfo
 from ._resolve import MatchKind, Resolution, join_version, normalize_name, undouble
 from ._table import PricingTable
+from ._tiers import SERVICE_TIERS, ServiceTier
 
 if TYPE_CHECKING:
     from ._diff import PricingDiff, RateChange, diff_files
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "SERVICE_TIERS",
     "CompiledFile",
     "Cost",
     "DeploymentType",
@@ -43,6 +46,7 @@ __all__ = [
     "Rates",
     "Resolution",
     "SeriesInfo",
+    "ServiceTier",
     "SourceInfo",
     "TokenKind",
     "bump_version",

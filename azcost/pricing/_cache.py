@@ -22,7 +22,7 @@ from ._records import CompiledFile, ModelInfo, Period, SeriesInfo, SourceInfo
 
 __all__ = ["read_cache", "write_cache"]
 
-_CACHE_FORMAT = 2  # 2: one rate field per token kind of _kinds.KINDS
+_CACHE_FORMAT = 3  # 3: service-tier rates; 2: one rate field per token kind of _kinds.KINDS
 
 
 def _to_cache(f: CompiledFile) -> dict[str, Any]:
@@ -32,6 +32,8 @@ def _to_cache(f: CompiledFile) -> dict[str, Any]:
             out[name] = None if value is None else str(value)
         out["source"] = p.source.id
         out["note"] = p.note
+        if p.tiers:
+            out["tiers"] = [[t, [None if v is None else str(v) for v in r]] for t, r in p.tiers]
         return out
 
     return {
@@ -85,6 +87,10 @@ def _from_cache(data: dict[str, Any], path: str) -> CompiledFile:
                         tuple(rate(p[name]) for name in RATE_FIELDS),
                         sources[p["source"]],
                         p["note"],
+                        tuple(
+                            (tier, tuple(rate(v) for v in rates))
+                            for tier, rates in p.get("tiers", ())
+                        ),
                     )
                     for p in periods
                 ),

@@ -20,6 +20,7 @@ from ._kinds import KIND_OF_TOKEN_FIELD, KINDS, TOKEN_FIELDS, TokenKind
 from ._money import money_str
 from ._records import Period
 from ._resolve import Resolution
+from ._tiers import STANDARD
 
 __all__ = ["EXACT", "NO_DETAILS", "Cost", "Rates", "priced_total"]
 
@@ -51,6 +52,7 @@ class Rates:
     """The rates of one price period, per token, with where they came from."""
 
     __slots__ = (
+        "_tiers",
         "deployment_type",
         "input",
         "model",
@@ -58,6 +60,7 @@ class Rates:
         "per_token",
         "period",
         "region",
+        "service_tier",
         "source",
     )
 
@@ -67,14 +70,20 @@ class Rates:
         deployment_type: DeploymentType,
         region: str | None,
         period: Period,
+        service_tier: str = STANDARD,
     ) -> None:
         self.model = model
         self.deployment_type = deployment_type
         self.region = region
         self.period = period
         self.source = period.source
+        self.service_tier = service_tier
+        """The tier whose rates these are: ``standard`` (the period's own) or ``priority``..."""
+        per_mtok = period.rates if service_tier == STANDARD else period.tier_rates(service_tier)
+        if per_mtok is None:
+            raise _no_tier(model, deployment_type, region, period, service_tier)
         self.per_token: tuple[Decimal | None, ...] = tuple(
-            None if r is None else EXACT.scaleb(r, _PER_TOKEN) for r in period.rates
+            None if r is None else EXACT.scaleb(r, _PER_TOKEN) for r in per_mtok
         )
         """Rate per token of each kind, in :data:`KINDS` order; None where not sold."""
         rate = self.per_token[_INPUT]
@@ -83,6 +92,19 @@ class Rates:
         """Per-token rate of (uncached, text) input."""
         self.output: Decimal | None = self.per_token[_OUTPUT]
         """Per-token rate of (text) output; None for embeddings."""
+        self._tiers: dict[str, Rates] | None = None
+
+    def on_tier(self, tier: str) -> Rates:
+        """The rates of the same period on a service tier; NoPriceError where it has none."""
+        tiers = self._tiers
+        if tiers is None:
+            tiers = self._tiers = {}
+        found = tiers.get(tier)
+        if found is None:
+            found = tiers[tier] = Rates(
+                self.model, self.deployment_type, self.region, self.period, tier
+            )
+        return found
 
     def of(self, kind: str) -> Decimal | None:
         """The per-token rate of one kind (``"audio_input"``), or None where not sold."""
@@ -97,7 +119,20 @@ class Rates:
 
     def __repr__(self) -> str:
         where = self.deployment_type.value + (f"@{self.region}" if self.region else "")
-        return f"<Rates {self.model} {where} from {self.period.effective_from}>"
+        tier = "" if self.service_tier == STANDARD else f" {self.service_tier}"
+        return f"<Rates {self.model} {where}{tier} from {self.period.effective_from}>"
+
+
+def _no_tier(
+    model: str, dtype: DeploymentType, region: str | None, period: Period, tier: str
+) -> NoPriceError:
+    where = dtype.value + (f" in {region}" if region else "")
+    sold = ", ".join([STANDARD, *(name for name, _ in period.tiers)])
+    return NoPriceError(
+        model,
+        f"no {tier!r} service-tier price in the {where} period from {period.effective_from} "
+        f"(tiers priced: {sold}); a call on one tier is never priced at another's rates",
+    )
 
 
 def _billed(input_tokens: int, output_tokens: int, details: Mapping[str, int]) -> list[int]:
@@ -115,6 +150,8 @@ def _billed(input_tokens: int, output_tokens: int, details: Mapping[str, int]) -
 
 def _unsold(rates: Rates, kind: TokenKind, n: int) -> NoPriceError:
     where = rates.deployment_type.value + (f" in {rates.region}" if rates.region else "")
+    if rates.service_tier != STANDARD:
+        where += f" {rates.service_tier}-tier"
     return NoPriceError(
         rates.model,
         f"{n} {kind.label} tokens, but the {where} price from "
@@ -239,6 +276,11 @@ class Cost:
         """The price period in force."""
         return self.rates.period
 
+    @property
+    def service_tier(self) -> str:
+        """The service tier whose rates were used: ``standard``, ``priority``..."""
+        return self.rates.service_tier
+
     def billed_tokens(self) -> list[int]:
         """Tokens billed per kind, in :data:`KINDS` order (plain text = total less parts)."""
         return _billed(self.input_tokens, self.output_tokens, self.details)
@@ -283,6 +325,7 @@ class Cost:
             "assumed_version": self.resolution.assumed,
             "deployment_type": self.deployment_type.value,
             "region": self.region,
+            "service_tier": self.service_tier,
             "effective_from": period.effective_from.isoformat(),
             "source": period.source.id,
             "source_url": self.rates.source.url,
@@ -297,6 +340,6 @@ class Cost:
 
     def __repr__(self) -> str:
         return (
-            f"<Cost {self.total} {self.currency} {self.model} "
-            f"{self.deployment_type.value} in={self.input_tokens} out={self.output_tokens}>"
+            f"<Cost {self.total} {self.currency} {self.model} {self.deployment_type.value} "
+            f"{self.service_tier} in={self.input_tokens} out={self.output_tokens}>"
         )

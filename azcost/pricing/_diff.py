@@ -13,7 +13,7 @@ from typing import Any
 
 from ._deployment_types import DeploymentType
 from ._money import money_str
-from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, period_rates
+from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, all_rates
 
 __all__ = ["PricingDiff", "RateChange", "diff_files", "in_force"]
 
@@ -46,7 +46,7 @@ class RateChange:
     effective_from: dt.date
     """Start of the new period whose rate differs from the old one in force that day."""
     field: str
-    """Rate field (``input_per_mtok``...)."""
+    """Rate field (``input_per_mtok``...), or a tier's (``priority.input_per_mtok``)."""
     old: Decimal | None
     """Old rate, or None where the old period had none."""
     new: Decimal | None
@@ -114,7 +114,7 @@ class PricingDiff:
         """The documented JSON shape of ``azcost pricing diff --format json``."""
 
         def period(key: _Key, p: PricePeriod) -> dict[str, Any]:
-            rates = {f: money_str(v) for f, v in period_rates(p).items() if v is not None}
+            rates = {f: money_str(v) for f, v in all_rates(p).items() if v is not None}
             return {**_where(key), "effective_from": p.effective_from.isoformat(), **rates}
 
         return {
@@ -199,11 +199,12 @@ def diff_files(old: PricingFile, new: PricingFile) -> PricingDiff:
                     before = in_force(os_.periods, p.effective_from)
                 if before is None:
                     continue
-                old_rates, new_rates = period_rates(before), period_rates(p)
+                old_rates, new_rates = all_rates(before), all_rates(p)
+                fields = [*new_rates, *(f for f in old_rates if f not in new_rates)]
                 d.changed += [
-                    RateChange(key[0], key[1], key[2], p.effective_from, f, old_rates[f], v)
-                    for f, v in new_rates.items()
-                    if v != old_rates[f]
+                    RateChange(key[0], key[1], key[2], p.effective_from, f, was, now)
+                    for f in fields
+                    if (was := old_rates.get(f)) != (now := new_rates.get(f))
                 ]
             d.removed_periods += [(key, p) for p in os_.periods if p.effective_from not in new_days]
     return d

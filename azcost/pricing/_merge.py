@@ -16,10 +16,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from pydantic import ValidationError
+
 from ._deployment_types import DeploymentType
 from ._diff import in_force
-from ._kinds import RATE_FIELDS
-from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
+from ._schema import (
+    ModelEntry,
+    PricePeriod,
+    PriceSeries,
+    PricingFile,
+    Source,
+    all_rates,
+    rate_of,
+    with_rates,
+)
 from ._writer import series_sort_key
 
 __all__ = [
@@ -42,7 +52,7 @@ class DatedRates:
     effective_from: dt.date
     """First day the rates apply."""
     rates: Mapping[str, Decimal]
-    """Rate field (``input_per_mtok``...) -> price per 1M tokens."""
+    """Rate key (``input_per_mtok``, a tier's ``priority.input_per_mtok``) -> USD per 1M tokens."""
     source: str
     """Source id (of the imported file) the rates were read from."""
     note: str | None = None
@@ -95,15 +105,15 @@ def agrees_from_start(regional: PriceSeries, base: PriceSeries) -> bool:
     return True
 
 
-def _rate_values(period: PricePeriod) -> tuple[Decimal | None, ...]:
-    return tuple(getattr(period, f) for f in RATE_FIELDS)
+def _rate_values(period: PricePeriod) -> dict[str, Decimal | None]:
+    return all_rates(period)
 
 
 def _as_dated(series: PriceSeries) -> list[DatedRates]:
     return [
         DatedRates(
             p.effective_from,
-            {f: v for f in RATE_FIELDS if (v := getattr(p, f)) is not None},
+            {f: v for f, v in all_rates(p).items() if v is not None},
             p.source,
             p.note,
         )
@@ -115,10 +125,25 @@ def _carried_note(new: DatedRates, changed: list[str], base: PricePeriod) -> str
     text = f"{', '.join(changed)} changed"
     if new.note:
         text += f" ({new.note})"
-    kept = [f for f in RATE_FIELDS if f not in changed and getattr(base, f) is not None]
+    kept = [f for f, v in all_rates(base).items() if f not in changed and v is not None]
     if kept:
         text += f"; {', '.join(kept)} carried over from the period of {base.effective_from}"
     return text
+
+
+def _by_day(updates: list[DatedRates]) -> list[DatedRates]:
+    """The updates of one day as one (a page holding several meters of a series), oldest first."""
+    days: dict[dt.date, DatedRates] = {}
+    for u in sorted(updates, key=lambda u: u.effective_from):
+        seen = days.get(u.effective_from)
+        if seen is None:
+            days[u.effective_from] = u
+            continue
+        note = "; ".join(dict.fromkeys(n for n in (seen.note, u.note) if n)) or None
+        days[u.effective_from] = DatedRates(
+            u.effective_from, {**seen.rates, **u.rates}, seen.source, note
+        )
+    return list(days.values())
 
 
 def merge_series(
@@ -126,11 +151,11 @@ def merge_series(
 ) -> PriceSeries:
     """``old`` with a period opened for each dated rate change after its last period."""
     periods = list(old.periods)
-    for new in sorted(updates, key=lambda u: u.effective_from):
+    for new in _by_day(updates):
         # a rate dated before the series begins (Azure dates a meter from the 1st of the
         # month, the table from the version's release) is compared with the first period
         base = in_force(periods, new.effective_from) or periods[0]
-        changed = [f for f, v in new.rates.items() if getattr(base, f) != v]
+        changed = [f for f, v in new.rates.items() if rate_of(base, f) != v]
         result.unchanged += len(new.rates) - len(changed)
         if not changed:
             continue
@@ -142,13 +167,21 @@ def merge_series(
                 f"period ({last.effective_from}); history is never rewritten"
             )
             continue
-        update: dict[str, object] = {f: new.rates[f] for f in changed}
-        update.update(
-            effective_from=new.effective_from,
-            source=new.source,
-            note=_carried_note(new, changed, base),
-        )
-        periods.append(base.model_copy(update=update))
+        try:
+            period = with_rates(
+                base,
+                {f: new.rates[f] for f in changed},
+                effective_from=new.effective_from,
+                source=new.source,
+                note=_carried_note(new, changed, base),
+            )
+        except ValidationError:  # a tier's rate where the period has no rates of that tier
+            result.skipped.append(
+                f"{where} from {new.effective_from}: {', '.join(changed)} would start a service "
+                "tier without its input rate; import the tier's meters together"
+            )
+            continue
+        periods.append(period)
         result.appended += 1
     return old.model_copy(update={"periods": periods})
 

@@ -45,6 +45,9 @@ class Period(NamedTuple):
     """Where the figures come from."""
     note: str | None = None
     """How the figures were derived, when not read directly."""
+    tiers: tuple[tuple[str, tuple[Decimal | None, ...]], ...] = ()
+    """Rates of the service tiers sold at rates of their own: (tier, rates in
+    :data:`KINDS` order), in :data:`~azcost.pricing._tiers.SERVICE_TIERS` order."""
 
     @property
     def source_id(self) -> str:
@@ -55,9 +58,20 @@ class Period(NamedTuple):
         """The rate per 1M tokens of one kind (``"cached_input"``), or None where not sold."""
         return self.rates[_KIND_INDEX[kind]]
 
+    def tier_rates(self, tier: str) -> tuple[Decimal | None, ...] | None:
+        """The rates per 1M tokens of one service tier (``"priority"``), or None where not sold."""
+        for name, rates in self.tiers:
+            if name == tier:
+                return rates
+        return None
+
     def rate_fields(self) -> dict[str, Decimal | None]:
         """Every rate by its file field (``input_per_mtok``...), in file order."""
         return dict(zip(RATE_FIELDS, self.rates, strict=True))
+
+    def tier_rate_fields(self) -> dict[str, dict[str, Decimal | None]]:
+        """Every service tier's rates by file field, by tier (``{"priority": {...}}``)."""
+        return {tier: dict(zip(RATE_FIELDS, rates, strict=True)) for tier, rates in self.tiers}
 
     def __getattr__(self, name: str) -> Decimal | None:
         """A rate by its file field: ``period.cached_input_per_mtok``."""

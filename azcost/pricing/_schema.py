@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -23,6 +24,7 @@ from pydantic import (
 from ..errors import UnknownDeploymentTypeError
 from ._deployment_types import DeploymentType, parse_deployment_type
 from ._kinds import KINDS, RATE_FIELDS
+from ._tiers import SERVICE_TIERS, TIER_NAMES, split_tier_key, tier_key
 
 __all__ = [
     "DeploymentTypeField",
@@ -32,10 +34,15 @@ __all__ = [
     "PriceSeries",
     "PricingFile",
     "Source",
+    "TierRates",
     "VersionText",
+    "all_rates",
     "describe_error",
     "json_schema",
+    "period_of",
     "period_rates",
+    "rate_of",
+    "with_rates",
 ]
 
 SCHEMA_VERSION = 1
@@ -105,7 +112,8 @@ def describe_error(err: Any, unknown_field: str) -> str:
     msg = str(err.get("msg", "invalid value"))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if "input" in err and kind not in ("dict_type", "list_type", "model_type"):
+    shown = "input" in err and not isinstance(err["input"], (dict, list))
+    if shown and kind not in ("dict_type", "list_type", "model_type"):
         msg += f" (got {err['input']!r})"
     return msg
 
@@ -135,15 +143,67 @@ _PERIOD_DOC = (
 )
 
 
-def _period_fields() -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "effective_from": (Date, Field(description="First day (UTC) these rates apply.")),
-    }
+def _rate_fields() -> dict[str, Any]:
+    """One ``*_per_mtok`` field per token kind; ``input`` is required, the others optional."""
+    fields: dict[str, Any] = {}
     for kind in KINDS:
         if kind.name == "input":
             fields[kind.rate_field] = (Price, Field(description=kind.rate_doc))
         else:
             fields[kind.rate_field] = (Price | None, Field(None, description=kind.rate_doc))
+    return fields
+
+
+_TIER_DOC = (
+    "The rates of one service tier in a period, one ``*_per_mtok`` field per token kind as "
+    "in the period itself. A call on the tier with tokens of a kind the tier lacks a rate "
+    "for is not priced (never at the standard tier's rate)."
+)
+
+if TYPE_CHECKING:
+
+    class TierRates(BaseModel):
+        """A service tier's rates; one ``*_per_mtok`` field per token kind."""
+
+        def __init__(self, **data: Any) -> None: ...
+
+        def __getattr__(self, name: str) -> Decimal | None: ...
+
+else:
+    TierRates = create_model("TierRates", __config__=_STRICT, __doc__=_TIER_DOC, **_rate_fields())
+
+
+def _known_tiers(value: Any) -> Any:
+    if isinstance(value, dict):
+        for tier in value:
+            if tier not in TIER_NAMES:
+                known = ", ".join(TIER_NAMES)
+                raise ValueError(f"unknown service tier {tier!r}; known: {known}")
+    return value
+
+
+def _tiers_field() -> dict[str, Any]:
+    names = "; ".join(f"``{t.name}``: {t.doc}" for t in SERVICE_TIERS)
+    tier = Literal[TIER_NAMES]  # type: ignore[valid-type]  # the tiers table's names
+    return {
+        "service_tiers": (
+            Annotated[dict[tier, TierRates] | None, BeforeValidator(_known_tiers)],
+            Field(
+                None,
+                description="Rates of the service tiers sold at rates of their own, by tier ("
+                f"{names}). The period's own rates are the standard tier's; a call on a tier "
+                "absent here is not priced.",
+            ),
+        )
+    }
+
+
+def _period_fields() -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "effective_from": (Date, Field(description="First day (UTC) these rates apply.")),
+    }
+    fields.update(_rate_fields())
+    fields.update(_tiers_field())
     fields["source"] = (
         str,
         Field(
@@ -168,6 +228,7 @@ if TYPE_CHECKING:
         """Rates in force from ``effective_from``; one ``*_per_mtok`` field per token kind."""
 
         effective_from: dt.date
+        service_tiers: dict[str, TierRates] | None
         source: str
         note: str | None
 
@@ -182,8 +243,49 @@ else:
 
 
 def period_rates(period: PricePeriod) -> dict[str, Decimal | None]:
-    """A period's rates by field (``input_per_mtok``...), in file order."""
+    """A period's standard rates by field (``input_per_mtok``...), in file order."""
     return {name: getattr(period, name) for name in RATE_FIELDS}
+
+
+def all_rates(period: PricePeriod) -> dict[str, Decimal | None]:
+    """Every rate of a period by key: the standard fields, then ``priority.input_per_mtok``..."""
+    out = period_rates(period)
+    for tier, rates in (period.service_tiers or {}).items():
+        out.update({tier_key(tier, f): getattr(rates, f) for f in RATE_FIELDS})
+    return out
+
+
+def rate_of(period: PricePeriod, key: str) -> Decimal | None:
+    """One rate of a period by key (``output_per_mtok``, ``priority.output_per_mtok``)."""
+    tier, field = split_tier_key(key)
+    if tier is None:
+        value: Decimal | None = getattr(period, field)
+        return value
+    rates = (period.service_tiers or {}).get(tier)
+    return None if rates is None else getattr(rates, field)
+
+
+def period_of(rates: Mapping[str, Decimal], **fields: Any) -> PricePeriod:
+    """A period from its rates by key (tier rates included) and its other fields."""
+    plain = dict(fields)
+    tiers: dict[str, dict[str, Decimal]] = {}
+    for key, value in rates.items():
+        tier, field = split_tier_key(key)
+        if tier is None:
+            plain[field] = value
+        else:
+            tiers.setdefault(tier, {})[field] = value
+    if tiers:
+        plain["service_tiers"] = {t: TierRates(**tiers[t]) for t in TIER_NAMES if t in tiers}
+    return PricePeriod(**plain)
+
+
+def with_rates(period: PricePeriod, rates: Mapping[str, Decimal], **update: Any) -> PricePeriod:
+    """``period`` with some rates (by key, tier rates included) and fields replaced."""
+    kept = {k: v for k, v in all_rates(period).items() if v is not None}
+    fields = {"effective_from": period.effective_from, "source": period.source}
+    fields["note"] = period.note
+    return period_of({**kept, **rates}, **{**fields, **update})
 
 
 class PriceSeries(BaseModel):

@@ -18,6 +18,7 @@ from ._deployment_types import DeploymentType, deployment_type_order, parse_depl
 from ._kinds import RATE_FIELDS
 from ._records import CompiledFile, ModelInfo, Period, SeriesInfo, SourceInfo
 from ._resolve import NameIndex, Resolution
+from ._tiers import STANDARD_NAMES
 
 __all__ = [
     "RATE_FIELDS",
@@ -175,10 +176,19 @@ class PricingTable:
         deployment_type: str | DeploymentType | None = None,
         region: str | None = None,
         at: dt.datetime | dt.date | None = None,
+        service_tier: str | None = None,
     ) -> Rates:
-        """The rates in force for a model, deployment type and region at a time (default: now)."""
+        """The rates in force for a model, deployment type, region and tier (default: now).
+
+        ``service_tier`` None, ``default``, ``standard`` or ``auto`` gives the period's own
+        rates; another tier (``priority``) its rates, or :class:`NoPriceError` where the
+        period has none.
+        """
         series, _ = self._find_series(model, model_version, deployment_type, region)
-        return series.at(_when(at))
+        rates = series.at(_when(at))
+        if service_tier is not None and service_tier not in STANDARD_NAMES:
+            rates = rates.on_tier(service_tier)
+        return rates
 
     def cost(
         self,
@@ -191,15 +201,15 @@ class PricingTable:
         deployment_type: str | DeploymentType | None = None,
         region: str | None = None,
         at: dt.datetime | dt.date | None = None,
+        service_tier: str | None = None,
         **details: int,
     ) -> Cost:
         """Exact cost of one call.
 
-        ``input_tokens`` and ``output_tokens`` count every token of their side; the
-        parts billed at their own rate are given by token field (``cached_input_tokens``,
-        ``audio_input_tokens``, ``image_output_tokens``, ... one per kind of
-        :data:`azcost.pricing.KINDS`). A part with tokens but no rate in force raises
-        :class:`NoPriceError`: a kind is never priced at another kind's rate.
+        ``input_tokens``/``output_tokens`` count every token of their side; parts billed at
+        their own rate go by token field (``cached_input_tokens``... one per kind of
+        :data:`azcost.pricing.KINDS`). Tokens of a kind, or a ``service_tier`` (``priority``),
+        with no rate in force raise :class:`NoPriceError`: never another kind's or tier's rate.
         """
         key = (model, model_version, deployment_type, region)
         found = self._lookup_cache.get(key)
@@ -212,6 +222,8 @@ class PricingTable:
         rates = series.cur
         if rates is None or not series.cur_lo <= when < series.cur_hi:
             rates = series.at(when)
+        if service_tier is not None and service_tier not in STANDARD_NAMES:
+            rates = rates.on_tier(service_tier)
         out_rate = rates.output
         if (
             reasoning_tokens

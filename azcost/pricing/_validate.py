@@ -20,7 +20,7 @@ from ._records import CompiledFile, ModelInfo, Period, SeriesInfo, SourceInfo
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile
+    from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, TierRates
     from ._yaml import Positions
 
 __all__ = ["compile_parsed", "located", "validate_text"]
@@ -111,9 +111,13 @@ def _check_periods(
             )
         if entry.kind != "embedding" and not _sells_output(period):
             fail((*p, "output_per_mtok"), f"a {entry.kind} model needs an output rate")
+        for tier, rates in (period.service_tiers or {}).items():
+            if entry.kind != "embedding" and not _sells_output(rates):
+                where = (*p, "service_tiers", tier, "output_per_mtok")
+                fail(where, f"a {entry.kind} model needs an output rate on the {tier} tier")
 
 
-def _sells_output(period: PricePeriod) -> bool:
+def _sells_output(period: PricePeriod | TierRates) -> bool:
     """A rate for some output kind: text, or audio or image for models that output only those."""
     return any(getattr(period, k.rate_field) is not None for k in KINDS if k.side == "output")
 
@@ -193,6 +197,10 @@ def compile_parsed(parsed: PricingFile, path: str) -> CompiledFile:
                         tuple(getattr(p, name) for name in RATE_FIELDS),
                         sources[p.source],
                         p.note,
+                        tuple(
+                            (tier, tuple(getattr(rates, name) for name in RATE_FIELDS))
+                            for tier, rates in (p.service_tiers or {}).items()
+                        ),
                     )
                     for p in s.periods
                 ),

@@ -28,6 +28,7 @@ from ..errors import InputFileError, PricingFileError
 from ._deployment_types import deployment_type_order
 from ._kinds import RATE_FIELDS
 from ._schema import ModelEntry, PricePeriod, PriceSeries, PricingFile, Source
+from ._tiers import TIER_NAMES
 from ._yaml import (
     DECIMAL_RE,
     FALSE_WORDS,
@@ -154,6 +155,17 @@ def _period_lines(p: PricePeriod) -> list[str]:
         value: Decimal | None = getattr(p, name)
         if value is not None:
             lines.append(f"            {name}: {_number(value)}")
+    if p.service_tiers:
+        lines.append("            service_tiers:")
+        for tier in TIER_NAMES:
+            rates = p.service_tiers.get(tier)
+            if rates is None:
+                continue
+            lines.append(f"              {tier}:")
+            for name in RATE_FIELDS:
+                tier_value: Decimal | None = getattr(rates, name)
+                if tier_value is not None:
+                    lines.append(f"                {name}: {_number(tier_value)}")
     lines.append(f"            source: {_plain_or_quoted(p.source)}")
     if p.note is not None:
         lines.append(f"            note: {_quoted(p.note)}")
