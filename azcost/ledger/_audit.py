@@ -21,13 +21,14 @@ from ..errors import AzcostError
 from ..pricing._cost import EXACT
 from ..pricing._money import money_str
 from ._record import TOKEN_FIELDS
-from ._sums import DIMENSIONS, Ask, Source, daily_spend, grouped, total_by_currency
+from ._sums import DIMENSIONS, Ask, Source, daily_spend, read_grouped, total_by_currency
 
 if TYPE_CHECKING:
     from ..pricing._table import PricingTable
 
 __all__ = [
     "DIMENSIONS",
+    "AuditResult",
     "AuditRow",
     "Reprice",
     "audit",
@@ -100,6 +101,17 @@ class AuditRow:
         return out
 
 
+class AuditResult(list[AuditRow]):
+    """The rows of an audit (a list), and where they were read from."""
+
+    def __init__(self, rows: Sequence[AuditRow] = (), *, source: str, note: str) -> None:
+        super().__init__(rows)
+        self.source = source
+        """``rollup`` (SQLite's daily rollup), ``rollup:KEY`` (tag KEY's rollup) or ``scan``."""
+        self.note = note
+        """What was read, in words; for a scan, why no rollup could answer exactly."""
+
+
 @dataclass(frozen=True, slots=True)
 class Reprice:
     """What to re-price the recorded usage with."""
@@ -126,26 +138,33 @@ def audit(
     until: dt.date | None = None,
     model: str | None = None,
     reprice: Reprice | None = None,
-) -> list[AuditRow]:
-    """Spend grouped by the ``by`` dimensions, exact, with each group's share of the total."""
+) -> AuditResult:
+    """Spend grouped by the ``by`` dimensions, exact, with each group's share of the total.
+
+    The result is a list of rows; its ``source`` says where they were read from.
+    """
     ask = Ask(tuple(by) or ("model",), since, until, model)
     for name in ask.by:  # reject a bad dimension before touching the database
         Source(engine.dialect.name, rollup=False).dimension(name)
     with engine.connect() as conn:
-        sums = grouped(conn, ask)
-        rows = [
-            AuditRow(
-                keys=key[:-1],
-                currency=key[-1],
-                requests=metrics[0],
-                priced_requests=metrics[1],
-                tokens=dict(zip(TOKEN_FIELDS, metrics[2:], strict=True)),
-                total_cost=cost,
-            )
-            for key, (metrics, cost) in sums.items()
-        ]
+        sums, used = read_grouped(conn, ask)
+        rows = AuditResult(
+            [
+                AuditRow(
+                    keys=key[:-1],
+                    currency=key[-1],
+                    requests=metrics[0],
+                    priced_requests=metrics[1],
+                    tokens=dict(zip(TOKEN_FIELDS, metrics[2:], strict=True)),
+                    total_cost=cost,
+                )
+                for key, (metrics, cost) in sums.items()
+            ],
+            source=used.name,
+            note=used.note,
+        )
         if reprice is not None:
-            _reprice(conn, rows, ask, reprice)
+            _reprice(conn, rows, ask, reprice, used.source)
     totals: dict[str, Decimal] = {}
     for row in rows:
         totals[row.currency] = _add(totals.get(row.currency, Decimal(0)), row.total_cost)
@@ -159,13 +178,14 @@ def audit(
     return rows
 
 
-def _reprice(conn: Connection, rows: list[AuditRow], ask: Ask, reprice: Reprice) -> None:
+def _reprice(
+    conn: Connection, rows: list[AuditRow], ask: Ask, reprice: Reprice, src: Source
+) -> None:
     """Price the recorded usage again, aggregated per model/deployment type/region/day.
 
     Cost is linear in tokens at fixed rates, so pricing summed tokens equals summing
     the per-call prices exactly, with far fewer lookups.
     """
-    src = Source.best(conn.dialect.name, ask.by)
     query, n = src.select(ask, detail=_REPRICE_DETAIL, with_cost=False)
     index = {(*row.keys, row.currency): row for row in rows}
     for row in rows:
@@ -201,8 +221,12 @@ def _reprice(conn: Connection, rows: list[AuditRow], ask: Ask, reprice: Reprice)
 
 
 def render_json_rows(rows: Sequence[AuditRow], by: Sequence[str]) -> list[dict[str, Any]]:
-    """The rows as JSON-ready dicts."""
-    return [row.as_dict(by) for row in rows]
+    """The rows as JSON-ready dicts; an :class:`AuditResult`'s rows also carry its ``source``."""
+    out = [row.as_dict(by) for row in rows]
+    if isinstance(rows, AuditResult):
+        for d in out:
+            d["source"] = rows.source
+    return out
 
 
 def render_csv(rows: Sequence[AuditRow], by: Sequence[str]) -> str:

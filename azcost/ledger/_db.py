@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from .._input import not_regular_problem
 from .._paths import data_dir
 from ..errors import LedgerError
+from ._rollup_tags import check_tag_key, parse_tag_keys
 
 __all__ = [
     "check_sqlite_file",
@@ -22,6 +24,7 @@ __all__ = [
     "is_sqlite",
     "require_ledger",
     "resolve_url",
+    "rollup_tags_option",
     "sqlite_path",
 ]
 
@@ -56,6 +59,15 @@ def resolve_url(url: str | None) -> str:
     if backend == "postgresql" and parsed.drivername == "postgresql":
         chosen = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return chosen
+
+
+def rollup_tags_option(keys: Iterable[str] | None) -> tuple[str, ...]:
+    """The tag keys to roll up: the argument, else ``$AZCOST_LEDGER_ROLLUP_TAGS`` (``a,b``)."""
+    if keys is None:
+        return tuple(parse_tag_keys(os.environ.get("AZCOST_LEDGER_ROLLUP_TAGS", "")))
+    if isinstance(keys, str):
+        raise LedgerError(f"rollup_tags must be a list of keys, not the string {keys!r}")
+    return tuple(check_tag_key(k) for k in keys)
 
 
 def display_url(url: str) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from ..errors import AzcostError
 from ..pricing._cost import EXACT
 from ..pricing._money import money_str
-from ._audit import AuditRow, render_json_rows
+from ._audit import AuditResult, AuditRow, render_json_rows
 from ._sums import daily_spend
 
 __all__ = ["render_report", "write_report"]
@@ -152,6 +152,10 @@ def render_report(
     for r in rows:
         totals[r.currency] = EXACT.add(totals.get(r.currency, Decimal(0)), r.total_cost)
     total_text = ", ".join(f"{money_str(v)} {k}" for k, v in totals.items()) or "0"
+    source = ""
+    if isinstance(rows, AuditResult):
+        name, read = html.escape(rows.source), html.escape(rows.note)
+        source = f'\n<p id="source" data-source="{name}">Read from: {read} ({name}).</p>'
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -162,7 +166,7 @@ def render_report(
 <body>
 <h1>{html.escape(title)}</h1>
 <p>Generated {generated}.
-Total recorded spend: <strong id="total">{html.escape(total_text)}</strong>.</p>
+Total recorded spend: <strong id="total">{html.escape(total_text)}</strong>.</p>{source}
 <h2>Daily spend per model version</h2>
 <svg id="daily-chart" xmlns="http://www.w3.org/2000/svg" width="960" height="320"
      viewBox="0 0 960 320" role="img" aria-label="daily spend per model version"></svg>

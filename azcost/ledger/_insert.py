@@ -12,8 +12,15 @@ from sqlalchemy.engine import Engine
 
 from ._checks import check_record
 from ._record import CallRecord
+from ._rollups import (
+    PG_TAGGED_MOVE,
+    ROLLUP_BATCH_SQL,
+    ROLLUP_ROWS_SQL,
+    add_tag_rollups,
+    pg_tag_keys_locked,
+)
 from ._sqlite_rows import MAX_ROWID_SQL, sqlite_batches
-from ._tables import CALLS, COLUMNS, ROLLUP_BATCH_SQL, ROLLUP_ROWS_SQL, insert_sql, row_of
+from ._tables import CALLS, COLUMNS, insert_sql, row_of
 
 __all__ = ["insert_records", "refused_record"]
 
@@ -45,7 +52,8 @@ def insert_records(engine: Engine, records: Sequence[CallRecord], *, checked: bo
     text_money = engine.dialect.name != "postgresql"
     rows = [row_of(rec, text_money=text_money) for rec in records]
     with engine.begin() as conn:
-        if not text_money and len(rows) >= _PG_COPY_ROWS:
+        tagged = not text_money and pg_tag_keys_locked(conn)
+        if tagged or (not text_money and len(rows) >= _PG_COPY_ROWS):
             # PostgreSQL: COPY into a session temp table, then one idempotent
             # INSERT ... SELECT: ~1.6x the rate of row-by-row INSERTs
             with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]  # psycopg connection
@@ -53,6 +61,8 @@ def insert_records(engine: Engine, records: Sequence[CallRecord], *, checked: bo
                 with cur.copy(_PG_COPY) as copy:
                     for row in rows:
                         copy.write_row(row)
+                if tagged:  # the tag rollups in the same statement
+                    return int(cur.execute(PG_TAGGED_MOVE).fetchone()[0])
                 cur.execute(_PG_MOVE)
                 return max(int(cur.rowcount), 0)
         result = conn.exec_driver_sql(_insert_sql(engine.dialect.name), rows)
@@ -77,6 +87,7 @@ def _insert_sqlite(engine: Engine, records: Sequence[CallRecord]) -> int:
                     if "overflow" not in str(exc):
                         raise
                     cur.execute(ROLLUP_ROWS_SQL, (before,))
+                add_tag_rollups(cur, before)
         finally:
             cur.close()
     return added

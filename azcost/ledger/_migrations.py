@@ -21,12 +21,14 @@ from ._tables import (
     DAILY,
     MIGRATIONS_TABLE,
     ROLLUP_KEYS,
+    ROLLUP_TAGS,
     calls_columns,
     daily_table,
     labels_of,
     pico,
     rollup_sums,
     rollup_values,
+    tag_daily_table,
 )
 
 __all__ = ["MIGRATIONS", "Migration", "migrate", "migration"]
@@ -142,16 +144,19 @@ def _m005_rollup_by_batch(conn: Connection) -> None:
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {CALLS.name}_daily")
 
 
+_M006_TOKENS = (
+    "cached_audio_input_tokens",
+    "image_input_tokens",
+    "cached_image_input_tokens",
+    "image_output_tokens",
+)
+
+
 @migration
 def _m006_token_kinds(conn: Connection) -> None:
     """Token and cost columns of cached audio input, image input, cached image input and
     image output (on the calls table, and on SQLite's daily rollup); old rows count 0."""
-    tokens = (
-        "cached_audio_input_tokens",
-        "image_input_tokens",
-        "cached_image_input_tokens",
-        "image_output_tokens",
-    )
+    tokens = _M006_TOKENS
     costs = (
         "cached_audio_input_cost",
         "image_input_cost",
@@ -182,6 +187,22 @@ def _m007_service_tier(conn: Connection) -> None:
 def _m008_resource(conn: Connection) -> None:
     """Add ``resource``: the Azure OpenAI account a call went to, matched against cost exports."""
     conn.execute(sa.text(f"ALTER TABLE {CALLS.name} ADD COLUMN resource TEXT"))
+
+
+@migration
+def _m009_rollup_tags(conn: Connection) -> None:
+    """The tag keys rolled up (none yet) and their rollup table (see ``_tables``)."""
+    tokens = (*_M001_TOKENS, *_M006_TOKENS)
+    step = sa.MetaData()
+    sa.Table(
+        ROLLUP_TAGS.name,
+        step,
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("added_at", sa.Text, nullable=False),
+        sa.Column("ready", sa.Boolean, nullable=False),
+        sa.Column("backfilled_through", sa.Text, nullable=False),
+    ).create(conn)
+    tag_daily_table(tokens, conn.dialect.name).create(conn)
 
 
 _PG_LOCK_KEY = 0x617A636F7374  # "azcost": one advisory lock serialises concurrent migrators

@@ -1,10 +1,11 @@
 """Exact grouped sums over the ledger: the query every audit, report and stats reads.
 
-Totals are exact. PostgreSQL sums its NUMERIC column. SQLite reads its daily rollup
-(or, for ``tag:KEY``, the calls table) and sums integer 1e-12 units (see
-:mod:`azcost.ledger._tables`), then adds from the decimal text the rare rows whose total
-is not a whole number of 1e-12 units; if an integer sum overflows 64 bits, the costs
-are added in Python with ``Decimal`` instead.
+Totals are exact. Each audit reads from the fastest source that can answer it exactly
+(:func:`plan`): SQLite's daily rollup, the rollup of the one tag key asked (kept on
+both backends), else every call. PostgreSQL sums NUMERIC. SQLite sums integer 1e-12
+units (see :mod:`azcost.ledger._tables`), then adds from the decimal text the rare rows
+whose total is not a whole number of 1e-12 units; if an integer sum overflows 64 bits,
+the costs are added in Python with ``Decimal`` from every call instead.
 """
 
 from __future__ import annotations
@@ -24,18 +25,22 @@ from ..pricing._cost import EXACT
 from ..pricing._money import money_str
 from ._checks import MAX_COST
 from ._record import COST_FIELDS, TOKEN_FIELDS
-from ._tables import CALLS, DAILY, MIGRATIONS_TABLE
+from ._rollup_tags import ready_tags
+from ._tables import CALLS, DAILY, MIGRATIONS_TABLE, TAG_DAILY
 
 __all__ = [
     "DIMENSIONS",
     "Ask",
     "Grouped",
+    "Plan",
     "Source",
     "daily_spend",
     "damaged_error",
     "damaged_run_ids",
     "grouped",
     "ledger_stats",
+    "plan",
+    "read_grouped",
     "total_by_currency",
 ]
 
@@ -69,17 +74,13 @@ class Ask:
 
 
 class Source:
-    """Where an audit reads: the calls table, or SQLite's daily rollup of it."""
+    """Where an audit reads: the calls table, SQLite's daily rollup, or a tag's rollup."""
 
-    def __init__(self, dialect: str, rollup: bool) -> None:
+    def __init__(self, dialect: str, rollup: bool, tag: str | None = None) -> None:
         self.dialect = dialect
-        self.rollup = rollup
-        self.c = DAILY.c if rollup else CALLS.c
-
-    @classmethod
-    def best(cls, dialect: str, by: Sequence[str]) -> Source:
-        """The rollup when it holds every dimension asked (SQLite), else the calls table."""
-        return cls(dialect, dialect == "sqlite" and all(b in _ROLLUP_DIMS for b in by))
+        self.rollup = rollup or tag is not None
+        self.tag = tag
+        self.c = TAG_DAILY[dialect].c if tag is not None else DAILY.c if rollup else CALLS.c
 
     def col(self, name: str) -> sa.ColumnElement[Any]:
         """A column of the source; the rollup's '' keys read as NULL."""
@@ -104,6 +105,8 @@ class Source:
             return self.col("day")
         if name == "month":
             return sa.func.substr(self.col("day"), 1, 7)
+        if self.tag is not None and name == f"tag:{self.tag}":
+            return sa.case((self.c.tagged == 1, self.c.tag_value))  # untagged: NULL
         if name.startswith("tag:") and len(name) > 4 and not self.rollup:
             key = name[4:]
             if self.dialect == "postgresql":
@@ -118,6 +121,8 @@ class Source:
     def filters(self, ask: Ask) -> list[sa.ColumnElement[bool]]:
         """The WHERE clauses of the asked period and model."""
         where: list[sa.ColumnElement[bool]] = []
+        if self.tag is not None:
+            where.append(self.c.tag_key == self.tag)
         if ask.since is not None:
             where.append(self.c.day >= ask.since.isoformat())
         if ask.until is not None:
@@ -156,37 +161,87 @@ class Source:
         return query, len(keys)
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Where an audit reads (the fastest exact source) and why, as the audit reports it."""
+
+    source: Source
+    name: str
+    """``rollup`` (SQLite's daily rollup), ``rollup:KEY`` (a tag's rollup) or ``scan``."""
+    note: str
+    """What was read, in words; for a scan, why no rollup could answer."""
+
+
+def _scan(dialect: str, why: str) -> Plan:
+    return Plan(Source(dialect, rollup=False), "scan", f"every call ({why})")
+
+
+def plan(conn: Connection, ask: Ask) -> Plan:
+    """The source that answers *ask* exactly in the least time, and why."""
+    dialect = conn.dialect.name
+    tags = list(dict.fromkeys(b[4:] for b in ask.by if b.startswith("tag:")))
+    others = [b for b in ask.by if not b.startswith("tag:") and b not in _ROLLUP_DIMS]
+    if not tags:
+        if dialect == "sqlite" and not others:
+            return Plan(Source(dialect, rollup=True), "rollup", "the daily rollup")
+        if others:
+            return _scan(dialect, f"--by {others[0]} is not in the daily rollup")
+        return _scan(dialect, "PostgreSQL keeps no daily rollup; it sums NUMERIC")
+    kept = ready_tags(conn)
+    key = tags[0]
+    if len(tags) > 1:
+        return _scan(dialect, "each tag key is rolled up on its own, not two together")
+    if key not in kept:
+        return _scan(dialect, f"tag {key!r} is not rolled up: azcost ledger rollup add {key}")
+    if not kept[key]:
+        why = f"the rollup of tag {key!r} is not backfilled yet: azcost ledger rollup add {key}"
+        return _scan(dialect, why)
+    if others:
+        return _scan(dialect, f"--by {others[0]} is not in the rollup of tag {key!r}")
+    return Plan(
+        Source(dialect, rollup=True, tag=key), f"rollup:{key}", f"the rollup of tag {key!r}"
+    )
+
+
 Grouped = dict[tuple[Any, ...], tuple[list[int], Decimal]]
 """Group key (dimensions..., currency) -> (requests, priced, tokens per kind), exact cost."""
 
 
 def grouped(conn: Connection, ask: Ask) -> Grouped:
-    """Counts, tokens and exact cost per group, from the fastest source that is exact.
+    """Counts, tokens and exact cost per group, from the fastest source that is exact."""
+    return read_grouped(conn, ask)[0]
+
+
+def read_grouped(conn: Connection, ask: Ask) -> tuple[Grouped, Plan]:
+    """As :func:`grouped`, with where the sums were read.
 
     A ledger holding values no exact total can include (written before records were
     checked: NaN, infinite, negative, non-numeric) raises :class:`LedgerError` naming
     the run ids.
     """
     try:
-        out = _grouped(conn, ask)
+        out, used = _grouped(conn, ask, plan(conn, ask))
     except (ArithmeticError, ValueError, TypeError) as exc:
         raise damaged_error(conn) from exc
     for metrics, cost in out.values():
         if not cost.is_finite() or cost < 0 or any(type(v) is not int or v < 0 for v in metrics):
             raise damaged_error(conn)
-    return out
+    return out, used
 
 
-def _grouped(conn: Connection, ask: Ask) -> Grouped:
+def _overflowed(conn: Connection, ask: Ask) -> tuple[Grouped, Plan]:
+    return grouped_in_python(conn, ask), _scan(conn.dialect.name, "a sum passed 64 bits")
+
+
+def _grouped(conn: Connection, ask: Ask, chosen: Plan) -> tuple[Grouped, Plan]:
     dialect = conn.dialect.name
-    src = Source.best(dialect, ask.by)
-    query, n = src.select(ask)
+    query, n = chosen.source.select(ask)
     try:
         rows = conn.execute(query).all()
     except sa.exc.OperationalError as exc:
         if "integer overflow" not in str(exc.orig):
             raise
-        return grouped_in_python(conn, ask)
+        return _overflowed(conn, ask)
     out: Grouped = {}
     inexact = False
     for r in rows:
@@ -196,7 +251,7 @@ def _grouped(conn: Connection, ask: Ask) -> Grouped:
             cost = Decimal(costs[0] or 0)
         else:
             if isinstance(costs[0], float):  # a rollup sum overflowed into REAL
-                return grouped_in_python(conn, ask)
+                return _overflowed(conn, ask)
             cost = EXACT.scaleb(Decimal(costs[0] or 0), _PICO)
             inexact = inexact or bool(costs[1])
         out[tuple(r[:n])] = (metrics, cost)
@@ -207,7 +262,7 @@ def _grouped(conn: Connection, ask: Ask) -> Grouped:
         for r in conn.execute(tail):
             metrics, cost = out[tuple(r[:-1])]
             out[tuple(r[:-1])] = (metrics, EXACT.add(cost, Decimal(r[-1])))
-    return out
+    return out, chosen
 
 
 def _count(value: Any) -> int:

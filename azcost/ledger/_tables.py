@@ -33,11 +33,12 @@ __all__ = [
     "DAILY",
     "IDENTITY_FIELDS",
     "MIGRATIONS_TABLE",
-    "ROLLUP_BATCH_SQL",
     "ROLLUP_KEYS",
-    "ROLLUP_ROWS_SQL",
     "ROLLUP_SUMS",
+    "ROLLUP_TAGS",
     "TABLES",
+    "TAG_DAILY",
+    "TAG_KEYS",
     "Money",
     "calls_columns",
     "daily_table",
@@ -49,6 +50,7 @@ __all__ = [
     "rollup_sums",
     "rollup_values",
     "row_of",
+    "tag_daily_table",
     "tags_meta_json",
 ]
 
@@ -302,7 +304,7 @@ def insert_sql(dialect: str) -> str:
 # NULL keys are stored as '' (SQLite treats NULLs in a primary key as distinct, which
 # would defeat the upsert). The pico sum becomes REAL if it ever overflows 64 bits; the
 # audit then falls back to the calls table. PostgreSQL sums NUMERIC fast enough and keeps
-# no rollup.
+# no daily rollup (only the tag rollups below).
 
 ROLLUP_KEYS = (
     "day", "model", "reported_model", "model_version", "deployment", "deployment_type",
@@ -331,7 +333,49 @@ ROLLUP_SUMS = rollup_sums(TOKEN_FIELDS)
 DAILY = daily_table(TOKEN_FIELDS)
 """The SQLite daily rollup of ``azcost_calls`` (see the comment above)."""
 
-TABLES: tuple[sa.Table, ...] = (MIGRATIONS_TABLE, CALLS, DAILY)
+# The tag rollups (both backends): for each tag key listed in azcost_rollup_tags, one row
+# per (key, value, and the daily rollup's keys), kept by the writer in each batch's
+# transaction. ``tagged`` is 0 for the calls without the key (value ''), so a value ''
+# stays apart from no value. ``backfilled_through``: the calls written before the key was
+# added are counted up to this run id; ``ready`` once all of them are.
+
+ROLLUP_TAGS = sa.Table(
+    "azcost_rollup_tags",
+    _meta,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("added_at", sa.Text, nullable=False),
+    sa.Column("ready", sa.Boolean, nullable=False),
+    sa.Column("backfilled_through", sa.Text, nullable=False),
+)
+"""The tag keys kept in :data:`TAG_DAILY`, and how far each one's backfill got."""
+
+TAG_KEYS = ("tag_key", "tagged", "tag_value", *ROLLUP_KEYS)
+
+
+def tag_daily_table(tokens: Sequence[str], dialect: str) -> sa.Table:
+    """The tag rollup with these token columns; cost in pico units on SQLite, NUMERIC on PG."""
+    costs: list[sa.Column[Any]]
+    if dialect == "postgresql":
+        costs = [sa.Column("total_cost", Money, nullable=False)]
+    else:
+        costs = [sa.Column(k, sa.BigInteger, nullable=False) for k in rollup_sums(())[-2:]]
+    return sa.Table(
+        "azcost_tag_daily",
+        sa.MetaData(),
+        *(
+            sa.Column(k, sa.Integer if k == "tagged" else sa.Text, primary_key=True)
+            for k in TAG_KEYS
+        ),
+        *(sa.Column(k, sa.BigInteger, nullable=False) for k in rollup_sums(tokens)[:-2]),
+        *costs,
+        info={"dialect": dialect},
+    )
+
+
+TAG_DAILY = {d: tag_daily_table(TOKEN_FIELDS, d) for d in ("sqlite", "postgresql")}
+"""The tag rollup of each backend."""
+
+TABLES: tuple[sa.Table, ...] = (MIGRATIONS_TABLE, CALLS, DAILY, ROLLUP_TAGS, *TAG_DAILY.values())
 """Every table of the latest schema, with its indexes; the migrations must arrive at it."""
 
 
@@ -354,32 +398,3 @@ def rollup_values(prefix: str, tokens: Sequence[str] = TOKEN_FIELDS) -> list[str
         f"coalesce({prefix}total_cost_pico, 0)",
         f"CASE WHEN {inexact} THEN 1 ELSE 0 END",
     ]
-
-
-# How a batch reaches the rollup: one upsert per group, summing the rows that batch
-# really inserted. SQLite gives a new row a rowid above every existing one (the table
-# never reaches rowid 2**63-1), so "rowid > the maximum before the batch" is exactly the
-# batch's new rows; a skipped duplicate run id is not among them, and BEGIN IMMEDIATE
-# keeps other writers out until the commit. SQL's sum() fails on a 64-bit overflow; the
-# writer then runs ROLLUP_ROWS_SQL, a row-by-row upsert whose "+" turns the sum into REAL
-# (which the audit detects), in the same transaction.
-
-_ROLLUP_INTO = f"INSERT INTO {DAILY.name} ({', '.join((*ROLLUP_KEYS, *ROLLUP_SUMS))}) "
-_ROLLUP_UPSERT = (
-    f"ON CONFLICT ({', '.join(ROLLUP_KEYS)}) DO UPDATE SET "
-    f"{', '.join(f'{k} = {k} + excluded.{k}' for k in ROLLUP_SUMS)}"
-)
-
-ROLLUP_BATCH_SQL = (
-    f"{_ROLLUP_INTO}SELECT {', '.join(rollup_values('')[: len(ROLLUP_KEYS)])}, "
-    f"{', '.join(f'sum({v})' for v in rollup_values('')[len(ROLLUP_KEYS) :])} "
-    f"FROM {CALLS.name} WHERE rowid > ? "
-    f"GROUP BY {', '.join(str(i + 1) for i in range(len(ROLLUP_KEYS)))} {_ROLLUP_UPSERT}"
-)
-"""SQLite: add the calls with rowid above the parameter to the daily rollup."""
-
-ROLLUP_ROWS_SQL = (
-    f"{_ROLLUP_INTO}SELECT {', '.join(rollup_values(''))} "
-    f"FROM {CALLS.name} WHERE rowid > ? ORDER BY rowid {_ROLLUP_UPSERT}"
-)
-"""As :data:`ROLLUP_BATCH_SQL`, one row at a time (a sum past 64 bits becomes REAL)."""

@@ -24,7 +24,7 @@ import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -39,11 +39,13 @@ from ._db import (
     display_url,
     require_ledger,
     resolve_url,
+    rollup_tags_option,
     sqlite_path,
 )
 from ._insert import insert_records, refused_record
 from ._migrations import migrate
 from ._record import CallRecord
+from ._rollup_tags import keep_tags
 from ._spool import Spool, spool_path
 from ._sums import ledger_stats
 from ._transfer import ImportSummary, Progress, import_jsonl, iter_records
@@ -76,6 +78,7 @@ class Ledger:
         flush_interval: float = 0.2,
         retry_interval: float = 2.0,
         create: bool = True,
+        rollup_tags: Iterable[str] | None = None,
     ) -> None:
         if durability not in ("async", "sync"):
             raise LedgerError(f"durability must be 'async' or 'sync', not {durability!r}")
@@ -94,6 +97,7 @@ class Ledger:
         self._interval = flush_interval
         self._retry_interval = retry_interval
         self._create = create
+        self._rollup_tags = rollup_tags_option(rollup_tags)  # default: $AZCOST_LEDGER_ROLLUP_TAGS
         self._engine: Engine | None = None
         self._queue: deque[CallRecord | _FlushMarker] = deque()
         self._wake = threading.Event()
@@ -314,6 +318,7 @@ class Ledger:
                     new = create_ledger_engine(self.url)
                     try:
                         migrate(new)
+                        keep_tags(new, self._rollup_tags, display_url(self.url))
                     except BaseException:
                         new.dispose()
                         raise
