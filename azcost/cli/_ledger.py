@@ -1,4 +1,4 @@
-"""``azcost audit`` and ``azcost ledger import|export|path|stats``."""
+"""``azcost audit`` and ``azcost ledger import|export|path|stats|rollup``."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def _by(value: str) -> str:
     raise argparse.ArgumentTypeError(
         f"cannot group by {value!r}; choose from {', '.join(DIMENSIONS)} or tag:KEY"
     )
+
+
+def _positive(value: str) -> int:
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"{value!r} is not a whole number above 0")
 
 
 def register(commands: Any) -> None:
@@ -112,6 +118,37 @@ def _register_ledger(commands: Any) -> None:
     stats.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
     add_format(stats, "text", "json")
     stats.set_defaults(run=_run_stats)
+    _register_rollup(verbs)
+
+
+def _register_rollup(verbs: Any) -> None:
+    rollup = verbs.add_parser(
+        "rollup",
+        help="tag keys kept in a daily rollup, so audits by tag:KEY do not read every call",
+    )
+    actions = rollup.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser(
+        "add", help="roll up a tag key, counting the calls already recorded (resumable)"
+    )
+    add.add_argument("key", metavar="KEY", help="tag or metadata key, as in --by tag:KEY")
+    add.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
+    add.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    add.add_argument(
+        "--batch",
+        type=_positive,
+        default=100_000,
+        metavar="N",
+        help="earlier calls counted per transaction (default 100000)",
+    )
+    add.set_defaults(run=_run_rollup_add)
+    listed = actions.add_parser("list", help="the tag keys rolled up, and whether each is ready")
+    listed.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
+    add_format(listed, "text", "json")
+    listed.set_defaults(run=_run_rollup_list)
+    remove = actions.add_parser("remove", help="stop rolling up a tag key and drop its rollup")
+    remove.add_argument("key", metavar="KEY", help="a key shown by `azcost ledger rollup list`")
+    remove.add_argument("url", nargs="?", metavar="URL", help=_URL_HELP)
+    remove.set_defaults(run=_run_rollup_remove)
 
 
 def _run_audit(args: argparse.Namespace) -> int:
@@ -146,6 +183,7 @@ def _run_audit(args: argparse.Namespace) -> int:
         sys.stdout.write(render_csv(rows, by))
     else:
         write(render_table(rows, by) if rows else "no records")
+        write(f"source: {rows.source}: {rows.note}")
     return 0
 
 
@@ -249,4 +287,53 @@ def _run_stats(args: argparse.Namespace) -> int:
             value = ", ".join(value)
         buf.write(f"{key + ':':<17}{'' if value is None else value}\n")
     write(buf.getvalue())
+    return 0
+
+
+def _run_rollup_add(args: argparse.Namespace) -> int:
+    from ..ledger._rollup_tags import add_rollup_tags, backfill_rollup_tag, check_tag_key
+    from ._progress import ProgressLine
+
+    key = check_tag_key(args.key)
+    progress = ProgressLine(quiet=args.quiet)
+    with _open(args, create=True) as ledger:
+        engine = ledger.engine
+        add_rollup_tags(engine, [key])
+
+        def report(done: int, total: int) -> None:
+            progress.total = total
+            progress(done)
+
+        try:
+            counted = backfill_rollup_tag(engine, key, batch=args.batch, progress=report)
+        finally:
+            progress.done()
+    write(f"tag {key!r} rolled up; {counted} earlier call(s) counted now")
+    return 0
+
+
+def _run_rollup_list(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from ..ledger._rollup_tags import rollup_tags
+
+    with _open(args) as ledger:
+        tags = rollup_tags(ledger.read_engine())
+    if args.format == "json":
+        write(dumps([asdict(t) for t in tags]))
+    elif not tags:
+        write("no tag rolled up")
+    for t in tags if args.format == "text" else ():
+        state = "ready" if t.ready else f"backfill at run id {t.backfilled_through!r}"
+        write(f"{t.key}\t{state}\tadded {t.added_at}")
+    return 0
+
+
+def _run_rollup_remove(args: argparse.Namespace) -> int:
+    from ..ledger._rollup_tags import remove_rollup_tag
+
+    with _open(args) as ledger:
+        if not remove_rollup_tag(ledger.engine, args.key):
+            raise AzcostError(f"tag {args.key!r} is not rolled up (azcost ledger rollup list)")
+    write(f"tag {args.key!r} no longer rolled up; its rollup is dropped")
     return 0

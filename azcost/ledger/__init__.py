@@ -13,7 +13,7 @@ from .._lazy import lazy_exports
 from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord, new_record
 
 if TYPE_CHECKING:
-    from ._audit import AuditRow, Reprice, audit
+    from ._audit import AuditResult, AuditRow, Reprice, audit
     from ._checks import (
         MAX_COST,
         MAX_COST_PLACES,
@@ -26,10 +26,17 @@ if TYPE_CHECKING:
     from ._html import write_report
     from ._metered import recorded_usage
     from ._migrations import MIGRATIONS, migrate
+    from ._rollup_tags import (
+        RollupTag,
+        add_rollup_tags,
+        backfill_rollup_tag,
+        remove_rollup_tag,
+        rollup_tags,
+    )
+    from ._rollups import ROLLUP_BATCH_SQL
     from ._sums import total_by_currency
     from ._tables import (
         COLUMNS,
-        ROLLUP_BATCH_SQL,
         ROLLUP_KEYS,
         ROLLUP_SUMS,
         TABLES,
@@ -52,13 +59,17 @@ __all__ = [
     "ROLLUP_SUMS",
     "TABLES",
     "TOKEN_FIELDS",
+    "AuditResult",
     "AuditRow",
     "CallRecord",
     "Durability",
     "Ledger",
     "RecordError",
     "Reprice",
+    "RollupTag",
+    "add_rollup_tags",
     "audit",
+    "backfill_rollup_tag",
     "check_record",
     "create_ledger_engine",
     "default_url",
@@ -69,7 +80,9 @@ __all__ = [
     "on_dialect",
     "record_from_json",
     "recorded_usage",
+    "remove_rollup_tag",
     "resolve_url",
+    "rollup_tags",
     "rollup_values",
     "row_of",
     "sqlite_path",
@@ -82,6 +95,7 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     globals(),
     {
+        "AuditResult": "._audit",
         "AuditRow": "._audit",
         "Reprice": "._audit",
         "audit": "._audit",
@@ -98,10 +112,14 @@ __getattr__, __dir__ = lazy_exports(
         "migrate": "._migrations",
         "recorded_usage": "._metered",
         "total_by_currency": "._sums",
-        **dict.fromkeys(
-            ("COLUMNS", "ROLLUP_BATCH_SQL", "ROLLUP_KEYS", "ROLLUP_SUMS", "TABLES"), "._tables"
-        ),
+        **dict.fromkeys(("COLUMNS", "ROLLUP_KEYS", "ROLLUP_SUMS", "TABLES"), "._tables"),
         **dict.fromkeys(("insert_sql", "on_dialect", "rollup_values", "row_of"), "._tables"),
+        "ROLLUP_BATCH_SQL": "._rollups",
+        "RollupTag": "._rollup_tags",
+        "add_rollup_tags": "._rollup_tags",
+        "backfill_rollup_tag": "._rollup_tags",
+        "remove_rollup_tag": "._rollup_tags",
+        "rollup_tags": "._rollup_tags",
         "resolve_url": "._db",
         "sqlite_path": "._db",
         "Durability": "._writer",

@@ -172,10 +172,15 @@ def audit(
         grand = totals[row.currency]
         row.share = _RATIO.quantize(_RATIO.divide(row.total_cost, grand), _SHARE) if grand else None
     if any(name in ("day", "month") for name in ask.by):
-        rows.sort(key=lambda r: tuple("" if k is None else k for k in r.keys))
+        rows.sort(key=lambda r: (_order(r.keys), r.currency))
     else:
-        rows.sort(key=lambda r: (-r.total_cost, tuple("" if k is None else k for k in r.keys)))
+        rows.sort(key=lambda r: (-r.total_cost, _order(r.keys), r.currency))
     return rows
+
+
+def _order(keys: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    """A group's place: no value first, then values in order ('' apart from no value)."""
+    return tuple((k is not None, k or "") for k in keys)
 
 
 def _reprice(

@@ -2,7 +2,7 @@
 
 The keys live in ``azcost_rollup_tags``, so every process writing the ledger keeps their
 rollups, whatever options it was opened with. A key added to a ledger that already holds
-calls starts not ready: :func:`backfill_tag` adds the existing calls in run-id order, one
+calls starts not ready: :func:`backfill_rollup_tag` adds the existing calls in run-id order, one
 transaction per step, recording how far it got in the same transaction, so an interrupted
 backfill resumes where it stopped and never counts a call twice. The audit reads a key's
 rollup only once it is ready.
@@ -25,13 +25,13 @@ from ._tables import CALLS, ROLLUP_TAGS, TAG_DAILY
 
 __all__ = [
     "RollupTag",
-    "add_tags",
-    "backfill_tag",
+    "add_rollup_tags",
+    "backfill_rollup_tag",
     "check_tag_key",
     "keep_tags",
     "parse_tag_keys",
     "ready_tags",
-    "remove_tag",
+    "remove_rollup_tag",
     "rollup_tags",
 ]
 
@@ -78,7 +78,7 @@ def _begin(conn: Connection) -> None:
         conn.exec_driver_sql(f"LOCK TABLE {CALLS.name} IN SHARE MODE")
 
 
-def add_tags(engine: Engine, keys: Iterable[str]) -> list[str]:
+def add_rollup_tags(engine: Engine, keys: Iterable[str]) -> list[str]:
     """Register the keys not yet rolled up; return those added (ready if no call exists)."""
     keys = [check_tag_key(k) for k in keys]
     if not keys:
@@ -108,9 +108,8 @@ def keep_tags(engine: Engine, keys: Sequence[str], where: str) -> None:
     """Roll up *keys* from now on; warn once for each that needs a backfill (``where``: URL)."""
     if not keys:
         return
-    add_tags(engine, keys)
-    with engine.connect() as conn:
-        ready = ready_tags(conn)
+    add_rollup_tags(engine, keys)
+    ready = {t.key: t.ready for t in rollup_tags(engine)}
     for key in dict.fromkeys(keys):
         if not ready[key]:
             warnings.warn(
@@ -122,18 +121,20 @@ def keep_tags(engine: Engine, keys: Sequence[str], where: str) -> None:
             )
 
 
-def rollup_tags(conn: Connection) -> list[RollupTag]:
+def rollup_tags(engine: Engine) -> list[RollupTag]:
     """The keys rolled up, in key order."""
-    rows = conn.execute(sa.select(ROLLUP_TAGS).order_by(ROLLUP_TAGS.c.key))
-    return [RollupTag(r.key, r.added_at, bool(r.ready), r.backfilled_through) for r in rows]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(ROLLUP_TAGS).order_by(ROLLUP_TAGS.c.key))
+        return [RollupTag(r.key, r.added_at, bool(r.ready), r.backfilled_through) for r in rows]
 
 
 def ready_tags(conn: Connection) -> dict[str, bool]:
     """Each key rolled up, and whether its rollup is ready to answer audits."""
-    return {t.key: t.ready for t in rollup_tags(conn)}
+    query = sa.select(ROLLUP_TAGS.c.key, ROLLUP_TAGS.c.ready)
+    return {key: bool(ready) for key, ready in conn.execute(query)}
 
 
-def remove_tag(engine: Engine, key: str) -> bool:
+def remove_rollup_tag(engine: Engine, key: str) -> bool:
     """Stop rolling up *key* and drop its rollup; False if it was not rolled up."""
     with engine.begin() as conn:
         _begin(conn)
@@ -147,10 +148,10 @@ Progress = Callable[[int, int], None]
 """Called after each backfill step with (calls counted so far, calls to count)."""
 
 
-def backfill_tag(
-    engine: Engine, key: str, *, step: int = 100_000, progress: Progress | None = None
+def backfill_rollup_tag(
+    engine: Engine, key: str, *, batch: int = 100_000, progress: Progress | None = None
 ) -> int:
-    """Count the calls written before *key* was added, *step* at a time; the number counted.
+    """Count the calls written before *key* was added, *batch* at a time; the number counted.
 
     Resumable and idempotent: each step commits its sums with how far it got.
     """
@@ -165,7 +166,7 @@ def backfill_tag(
     done = 0
     while True:
         with engine.begin() as conn:
-            counted = _backfill_step(conn, key, step)
+            counted = _backfill_step(conn, key, max(batch, 1))
         if counted is None:
             return done
         done += counted
