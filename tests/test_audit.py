@@ -258,15 +258,21 @@ def test_reprice_as_another_model(
     assert [Decimal(r["repriced_cost"]) for r in rows] == [want]
 
 
-def test_table_format_ends_with_a_total_line(
+def test_table_format_ends_with_a_total_line_then_where_it_was_read(
     seeded: tuple[str, list[CallRecord]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, records = seeded
     assert main(["audit", url]) == 0
     lines = capsys.readouterr().out.splitlines()
     total = sum((r.total_cost or Decimal(0) for r in records), Decimal(0))
-    assert lines[-1].split()[:2] == ["TOTAL", str(len(records))]
-    assert f"{azcost.pricing.money_str(total)} USD" in lines[-1]
+    assert lines[-2].split()[:2] == ["TOTAL", str(len(records))]
+    assert f"{azcost.pricing.money_str(total)} USD" in lines[-2]
+    sqlite = url.startswith("sqlite")
+    assert lines[-1] == (
+        "source: rollup: the daily rollup"
+        if sqlite
+        else "source: scan: every call (PostgreSQL keeps no daily rollup; it sums NUMERIC)"
+    )
 
 
 def test_csv_format_has_a_header_and_one_line_per_group(

@@ -135,6 +135,8 @@ def _filler(command: tuple[str, ...], action: argparse.Action, tmp: Path) -> lis
     role = _role(command, action)
     if action.dest == "model" and not action.option_strings:
         return ["gpt-4o"]
+    if action.dest == "key" and not action.option_strings:  # azcost ledger rollup: a tag key
+        return ["user"]
     if action.required and action.type is int:
         return [action.option_strings[0], "1"]
     if action.dest == "exports":  # azcost reconcile: a cost export with a header only,
