@@ -1,17 +1,30 @@
 """A local Azure-OpenAI-compatible server for integration tests.
 
-It answers ``POST /openai/deployments/{deployment}/{chat/completions,completions,embeddings}``
-(``?api-version=...``) and the v1 routes ``POST /openai/v1/{chat/completions,embeddings}``
-(deployment named by the body's ``model``) in Azure's wire format. Chat completions:
-the response ``model`` is what Azure reports (a base name like ``gpt-35-turbo`` or a
-versioned one like ``gpt-4o-2024-08-06``), with
+It answers, in Azure's wire formats (each request needs an ``api-key`` or an
+``Authorization: Bearer`` header, as Azure does; 401 otherwise):
+
+- Azure OpenAI: ``POST /openai/deployments/{deployment}/{chat/completions,completions,
+  embeddings}`` (``?api-version=...``) and the v1 routes ``POST /openai/v1/{chat/completions,
+  embeddings,responses}`` (deployment named by the body's ``model``);
+- a Foundry project endpoint: ``POST /api/projects/{project}/openai/v1/responses`` (what
+  ``AIProjectClient.get_openai_client()`` calls);
+- the Azure AI model inference API of azure-ai-inference (``.../models``):
+  ``POST /models/chat/completions?api-version=...`` (required; the SDK sends
+  ``2024-05-01-preview``), deployment named by the body's ``model``. A body field outside
+  the API's own is refused (422) unless the ``extra-parameters`` header is ``pass-through``
+  (kept) or ``drop`` (ignored), so ``stream_options`` reaches the model only passed through.
+
+Chat completions: the response ``model`` is what Azure reports (a base name like
+``gpt-35-turbo`` or a versioned one like ``gpt-4o-2024-08-06``), with
 ``prompt_filter_results``, ``choices[].content_filter_results`` and ``usage``
 carrying cached and reasoning token details. Streaming is SSE like Azure's: a first
 chunk with empty ``model`` and ``choices`` carrying only ``prompt_filter_results``,
 the content chunks, a usage chunk with empty ``choices`` when
-``stream_options.include_usage`` is set, then ``data: [DONE]``.
+``stream_options.include_usage`` is set, then ``data: [DONE]``. The Responses API's
+format is in ``tests/azure_responses.py``.
 
-Only 127.0.0.1, on a port the OS chooses.
+Every request's path, query and headers are kept in ``wire``; the deployment and body in
+``requests``. Only 127.0.0.1, on a port the OS chooses.
 """
 
 from __future__ import annotations
@@ -19,12 +32,25 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlparse
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlparse
 
-__all__ = ["AzureServer", "DeploymentSpec"]
+from azure_responses import response_body, response_events
+
+__all__ = ["AzureServer", "DeploymentSpec", "Wire"]
+
+# the body fields of the model inference API's chat completions (api-version 2024-05-01-preview)
+_INFERENCE_FIELDS = frozenset(
+    {
+        "messages", "model", "stream", "frequency_penalty", "presence_penalty", "temperature",
+        "top_p", "max_tokens", "response_format", "stop", "tools", "tool_choice", "seed",
+        "modalities",
+    }
+)  # fmt: skip
+_OPERATIONS = ("chat/completions", "completions", "embeddings", "responses")
 
 _FILTER_OK = {
     "hate": {"filtered": False, "severity": "safe"},
@@ -51,6 +77,28 @@ class DeploymentSpec:
     """A tool to call (no arguments) when the request offers tools and no tool answered yet."""
 
 
+class Wire(NamedTuple):
+    """How one request arrived: path, query parameters and headers (names lower-cased)."""
+
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+def _route(parts: list[str], body: dict[str, Any]) -> tuple[str, str]:
+    """(deployment, operation) of a request path; ``inference/...`` for the /models API."""
+    model = str(body.get("model"))
+    if parts[:2] == ["openai", "deployments"] and len(parts) >= 4:
+        return parts[2], "/".join(parts[3:])
+    if parts[:2] == ["openai", "v1"] and len(parts) >= 3:
+        return model, "/".join(parts[2:])
+    if parts[:2] == ["api", "projects"] and parts[3:5] == ["openai", "v1"] and len(parts) >= 6:
+        return model, "/".join(parts[5:])
+    if parts[:1] == ["models"] and parts[1:] == ["chat", "completions"]:
+        return model, "inference/chat/completions"
+    return "", ""
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: AzureServer
 
@@ -65,42 +113,84 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _error(self, status: int, code: str, message: str) -> None:
+        self._json(status, {"error": {"code": code, "message": message}})
+
     def do_POST(self) -> None:
-        parts = urlparse(self.path).path.strip("/").split("/")
+        url = urlparse(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
-        if parts[:2] == ["openai", "deployments"] and len(parts) >= 4:
-            deployment, operation = parts[2], "/".join(parts[3:])
-        elif parts[:2] == ["openai", "v1"] and len(parts) >= 3:
-            deployment, operation = str(body.get("model")), "/".join(parts[2:])
-        else:
-            deployment, operation = "", ""
-        if operation not in ("chat/completions", "completions", "embeddings"):
-            self._json(404, {"error": {"code": "404", "message": "Resource not found"}})
+        wire = Wire(
+            url.path,
+            dict(parse_qsl(url.query)),
+            {k.lower(): v for k, v in self.headers.items()},
+        )
+        with self.server.lock:
+            self.server.wire.append(wire)
+        deployment, operation = _route(url.path.strip("/").split("/"), body)
+        if operation.removeprefix("inference/") not in _OPERATIONS:
+            self._error(404, "404", "Resource not found")
             return
+        if not wire.headers.get("api-key") and not wire.headers.get("authorization", "").startswith(
+            "Bearer "
+        ):
+            self._error(401, "401", "Access denied due to missing subscription key or token.")
+            return
+        if operation.startswith("inference/"):
+            body = self._inference_body(wire, body)
+            if body is None:
+                return
         spec = self.server.deployments.get(deployment)
         if spec is None:
-            self._json(
-                404,
-                {
-                    "error": {
-                        "code": "DeploymentNotFound",
-                        "message": f"The API deployment {deployment} does not exist.",
-                    }
-                },
-            )
+            message = f"The API deployment {deployment} does not exist."
+            self._error(404, "DeploymentNotFound", message)
             return
         with self.server.lock:
             self.server.requests.append((deployment, body))
+        self._answer(spec, operation.removeprefix("inference/"), body)
+
+    def _inference_body(self, wire: Wire, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The body the model sees under the model inference API's rules, or None (refused)."""
+        if "api-version" not in wire.query:
+            message = "The api-version query parameter (?api-version=) is required."
+            self._error(400, "MissingApiVersionParameter", message)
+            return None
+        extra = sorted(set(body) - _INFERENCE_FIELDS)
+        policy = wire.headers.get("extra-parameters", "error")
+        if extra and policy == "drop":
+            return {k: v for k, v in body.items() if k in _INFERENCE_FIELDS}
+        if extra and policy != "pass-through":
+            message = (
+                f"Extra parameters {extra} are not allowed when extra-parameters is not set "
+                "or set to be 'error'. Set extra-parameters to 'pass-through' to pass them."
+            )
+            self._error(422, "extra_parameters_not_allowed", message)
+            return None
+        return body
+
+    def _answer(self, spec: DeploymentSpec, operation: str, body: dict[str, Any]) -> None:
         if operation == "embeddings":
             self._json(200, self._embeddings(spec, body))
         elif operation == "completions":
             self._legacy(spec, body)
+        elif operation == "responses" and body.get("stream"):
+            self._sse(response_events(spec, body))
+        elif operation == "responses":
+            self._json(200, response_body(spec, body))
         elif body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             self._stream(spec, include_usage)
         else:
             self._json(200, self._completion(spec, body))
+
+    def _sse(self, events: Iterator[bytes]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        for event in events:
+            self.wfile.write(event)
+        self.wfile.flush()
 
     def _embeddings(self, spec: DeploymentSpec, body: dict[str, Any]) -> dict[str, Any]:
         """One vector per input; usage counts a token per word (or per given token id)."""
@@ -258,6 +348,7 @@ class AzureServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.deployments: dict[str, DeploymentSpec] = dict(deployments or {})
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.wire: list[Wire] = []
         self.lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
