@@ -186,6 +186,10 @@ class AssumedVersionWarning(UserWarning):
     """A call named no model version: it was priced as the table's default version of its model."""
 
 
+class CachedTokensUnknownWarning(UserWarning):
+    """A client never reports cached input tokens: its input is priced at the full input rate."""
+
+
 class AssumedVersionError(AzcostError, LookupError):
     """A call named no model version, under ``on_assumed="raise"``; it was counted first."""
 

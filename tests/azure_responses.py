@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -44,13 +45,13 @@ def _answered(body: dict[str, Any]) -> bool:
     return any(isinstance(i, dict) and i.get("type") == "function_call_output" for i in items)
 
 
-def _item(spec: DeploymentSpec, body: dict[str, Any]) -> dict[str, Any]:
+def _item(spec: DeploymentSpec, body: dict[str, Any], rid: str) -> dict[str, Any]:
     """The one output item: a function call, or the assistant's message."""
     if spec.tool_call and body.get("tools") and not _answered(body):
         return {
             "type": "function_call",
-            "id": "fc_test",
-            "call_id": "call_test",
+            "id": f"fc_{rid}",
+            "call_id": f"call_{rid}",
             "name": spec.tool_call,
             "arguments": "{}",
             "status": "completed",
@@ -58,7 +59,7 @@ def _item(spec: DeploymentSpec, body: dict[str, Any]) -> dict[str, Any]:
     text = {"type": "output_text", "text": spec.content, "annotations": [], "logprobs": []}
     return {
         "type": "message",
-        "id": "msg_test",
+        "id": f"msg_{rid}",
         "status": "completed",
         "role": "assistant",
         "content": [text],
@@ -66,12 +67,17 @@ def _item(spec: DeploymentSpec, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def response_body(
-    spec: DeploymentSpec, body: dict[str, Any], *, done: bool = True
+    spec: DeploymentSpec, body: dict[str, Any], rid: str | None = None, *, done: bool = True
 ) -> dict[str, Any]:
-    """The ``response`` object: complete with output and usage, or as it starts (``done=False``)."""
+    """The ``response`` object: complete with output and usage, or as it starts (``done=False``).
+
+    ``rid`` names the response and its items (a new one when None): LangChain gives each
+    message its response's id, and LangGraph replaces a message by a later one with its id.
+    """
+    rid = rid or uuid.uuid4().hex
     tier = {} if spec.service_tier is None else {"service_tier": spec.service_tier}
     return {
-        "id": "resp_test",
+        "id": f"resp_{rid}",
         "object": "response",
         "created_at": int(time.time()),
         "status": "completed" if done else "in_progress",
@@ -80,7 +86,7 @@ def response_body(
         "instructions": None,
         "max_output_tokens": body.get("max_output_tokens"),
         "model": spec.model,
-        "output": [_item(spec, body)] if done else [],
+        "output": [_item(spec, body, rid)] if done else [],
         "parallel_tool_calls": True,
         "previous_response_id": None,
         "reasoning": {"effort": None, "summary": None},
@@ -116,8 +122,9 @@ def _item_events(item: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _events(spec: DeploymentSpec, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    started = response_body(spec, body, done=False)
-    final = response_body(spec, body)
+    rid = uuid.uuid4().hex
+    started = response_body(spec, body, rid, done=False)
+    final = response_body(spec, body, rid)
     item = final["output"][0]
     if item["type"] == "function_call":
         pending = {**item, "arguments": "", "status": "in_progress"}

@@ -117,7 +117,7 @@ def test_on_llm_end_azure_openai_bare_names_are_priced_as_an_assumed_version(
     table: azcost.PricingTable, model_name: str
 ) -> None:
     handler = _handler(table)
-    with pytest.warns(AssumedVersionWarning, match="pin the version with model_version="):
+    with pytest.warns(AssumedVersionWarning, match="pin the version in the deployments map"):
         handler.on_llm_end(_usage_only(model_name, 1000, 1000))
     assert handler.total_cost == table.cost(model_name, input_tokens=1000, output_tokens=1000).total
     assert handler.assumed_requests == 1

@@ -107,7 +107,7 @@ def test_an_assumed_version_warns_once_per_block_per_deployment(
         "deployment 'gpt-35-turbo' names no model version: priced as gpt-35-turbo-0125"
         in (messages[0])
     )
-    assert "model_version= on the client or in the deployments map" in messages[0]
+    assert "in the deployments map (or with model_version= on AzureChatOpenAI)" in messages[0]
     assert cb.assumed_requests == 3
     assert cb.by_model["gpt-35-turbo-0125"].assumed_requests == 3
 

@@ -26,13 +26,21 @@ from ..errors import (
     AssumedVersionWarning,
     AzcostError,
     BudgetExceededError,
+    CachedTokensUnknownWarning,
     UnpricedCallWarning,
 )
 from ..ledger._record import CallRecord
 from ..pricing._money import money_str
 from ..pricing._table import Cost, PricingTable
 from ._deployments import Deployment, DeploymentsSource, load_deployments
-from ._identity import Client, Identity, client_of, identify, stream_usage_off
+from ._identity import (
+    Client,
+    Identity,
+    client_of,
+    drops_cached_tokens,
+    identify,
+    no_chat_usage_reason,
+)
 from ._price import price
 from ._tally import Totals, UnpricedCall, build_record
 from ._usage import NO_USAGE_CHAT, Usage, read_usage
@@ -50,7 +58,11 @@ _CHOICES = ("warn", "raise", "ignore")
 
 _NO_USAGE = Usage(False, 0, 0, 0, {}, None)
 _NOTHING_KNOWN = (None, None, None, False, 0, 0)
-_NO_STREAM_USAGE = "the stream sent no usage chunk: stream_usage=False on the client"
+_CACHE_UNKNOWN = (
+    "azcost: langchain-azure-ai's AzureAIChatCompletionsModel does not pass on cached input "
+    "tokens: its calls are priced with all input at the full input rate, above the true cost "
+    "when the prompt cache was hit (AzureAIOpenAIApiChatModel reports them)"
+)
 _Started = tuple[Mapping[str, Any] | None, list[str] | None, Mapping[str, Any] | None, int, int]
 """What a start event left for the end: serialized client, tags, metadata, batch size, and
 how many times the start was delivered to this handler."""
@@ -137,6 +149,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         events are ignored."""
         self._runs: dict[UUID, _Started] = {}
         self._warned_assumed: set[str | None] = set()
+        self._warned_cache = False
         self._identities: dict[tuple[str | None, ...], Identity] = {}
         if isinstance(ledger, str):  # last: nothing above can fail and leave it open
             from ..ledger._writer import Ledger  # imported only when a ledger is asked for
@@ -261,10 +274,13 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         client = client_of(serialized, metadata)
         deliberate: AzcostError | None = None
         for usage in read_usage(response, batch_size):
-            if usage.missing == NO_USAGE_CHAT and stream_usage_off(serialized):
-                usage = usage._replace(missing=_NO_STREAM_USAGE)
+            if usage.missing == NO_USAGE_CHAT:
+                usage = usage._replace(missing=no_chat_usage_reason(serialized) or NO_USAGE_CHAT)
             error = self.count(usage, client, run_id, tags, metadata)
             deliberate = deliberate or error
+            if usage.known and not self._warned_cache and drops_cached_tokens(serialized):
+                self._warned_cache = True
+                warnings.warn(_CACHE_UNKNOWN, CachedTokensUnknownWarning, stacklevel=4)
         return deliberate
 
     def count(
@@ -316,7 +332,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         message = (
             f"{'deployment' if ident.deployment else 'model'} {where!r} names no model "
             f"version: priced as {model}, the pricing table's default version; pin the "
-            f"version with model_version= on the client or in the deployments map"
+            f"version in the deployments map (or with model_version= on AzureChatOpenAI)"
         )
         if self.on_assumed == "raise":
             return AssumedVersionError(f"azcost: {message}")

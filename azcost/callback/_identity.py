@@ -36,9 +36,10 @@ __all__ = [
     "Client",
     "Identity",
     "client_of",
+    "drops_cached_tokens",
     "identify",
+    "no_chat_usage_reason",
     "resource_of_endpoint",
-    "stream_usage_off",
 ]
 
 # hosts of an Azure OpenAI resource: <account name> + one of these
@@ -100,10 +101,32 @@ def client_of(serialized: Mapping[str, Any] | None, metadata: Mapping[str, Any] 
     )
 
 
-def stream_usage_off(serialized: Mapping[str, Any] | None) -> bool:
-    """True when the client was built with ``stream_usage=False``."""
-    kw = serialized.get("kwargs") if serialized else None
-    return bool(kw) and kw.get("stream_usage") is False  # type: ignore[union-attr]
+# langchain-azure-ai's chat model over azure-ai-inference; not serializable, so its start
+# event carries its class name but no kwargs
+_INFERENCE_CLIENT = "AzureAIChatCompletionsModel"
+_NO_STREAM_USAGE = "the stream sent no usage chunk: stream_usage=False on the client"
+_NO_INFERENCE_STREAM_USAGE = (
+    "langchain-azure-ai's AzureAIChatCompletionsModel reports no token usage when streaming "
+    "(it reads usage only from chunks with choices; Azure's usage chunk has none): call "
+    "invoke(), or use AzureAIOpenAIApiChatModel, whose streams carry usage"
+)
+
+
+def drops_cached_tokens(serialized: Mapping[str, Any] | None) -> bool:
+    """True for a client that never passes on cached input tokens (AzureAIChatCompletionsModel)."""
+    return bool(serialized) and serialized.get("name") == _INFERENCE_CLIENT  # type: ignore[union-attr]
+
+
+def no_chat_usage_reason(serialized: Mapping[str, Any] | None) -> str | None:
+    """Why a chat client's call has no usage, when the client says why; else None."""
+    if not serialized:
+        return None
+    kw = serialized.get("kwargs")
+    if kw and kw.get("stream_usage") is False:
+        return _NO_STREAM_USAGE
+    if serialized.get("name") == _INFERENCE_CLIENT:
+        return _NO_INFERENCE_STREAM_USAGE
+    return None
 
 
 class Identity:

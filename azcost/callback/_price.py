@@ -15,11 +15,12 @@ def price(
     table: PricingTable, ident: Identity, usage: Usage
 ) -> tuple[Cost | None, AzcostError | None]:
     """The exact cost of one prompt's usage, or why there is none."""
+    if not usage.known:  # unpriceable whatever the model: the reason that matters
+        name = usage.reported_model or ident.deployment or ident.model
+        where = f"model {name!r}: " if name else ""
+        return None, InvalidUsageError(f"{where}{usage.missing}")
     if ident.error is not None:
         return None, ident.error
-    if not usage.known:
-        name = usage.reported_model or ident.deployment or ident.model
-        return None, InvalidUsageError(f"model {name!r}: {usage.missing}")
     tier = usage.service_tier
     try:
         details = usage.details
