@@ -254,6 +254,7 @@ def _build_series(
     source_id: str,
     col: _Collector,
 ) -> tuple[list[PricePeriod], int] | None:
+    """One series' periods and the rows they use; None (rows skipped with why) when not whole."""
     model, dtype, series_region = key
     if "flat" in by_kind and ("input" in by_kind or "output" in by_kind):
         for q in by_kind.pop("flat"):
@@ -287,6 +288,19 @@ def _build_series(
                 col.skip(q.row, reason)
         return None
     _drop_incomplete_tiers(fields, target, f"{model} {dtype.value}", col)
+    periods = _periods(fields, needed, target, where, source_id)
+    n_rows = sum(len(qs) for qs in fields.values())
+    return periods, n_rows
+
+
+def _periods(
+    fields: Mapping[str, list[_Quote]],
+    needed: list[str],
+    target: Target,
+    where: str,
+    source_id: str,
+) -> list[PricePeriod]:
+    """One period per day the rates change, from the first day every needed rate is quoted."""
     periods: list[PricePeriod] = []
     previous: dict[str, Decimal] | None = None
     days = sorted({q.start for qs in fields.values() for q in qs})
@@ -304,8 +318,7 @@ def _build_series(
                 rates, effective_from=day, source=source_id, note=_note(current, target, where)
             )
         )
-    n_rows = sum(len(qs) for qs in fields.values())
-    return periods, n_rows
+    return periods
 
 
 def _drop_incomplete_tiers(

@@ -12,6 +12,7 @@ from typing import Any
 
 from .._text import text_table
 from ..errors import AzcostError
+from ..ledger._html import SVG_EL_SCRIPT
 from ..pricing._cost import EXACT
 from ..pricing._money import money_str
 from ._compare import ReconcileRow, Reconciliation
@@ -134,7 +135,8 @@ tr.differs td { background: #fff4e5; }
 .swatch { display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 12px; }
 """
 
-_SCRIPT = """
+_SCRIPT = (
+    """
 (function () {
   var data = JSON.parse(document.getElementById("azcost-reconcile").textContent);
   var svg = document.getElementById("reconcile-chart");
@@ -146,14 +148,9 @@ _SCRIPT = """
   });
   var slot = data.points.length ? (W - left - 10) / data.points.length : 0;
   var barW = Math.max(1, Math.min(30, slot * 0.4));
-  function el(name, attrs, text) {
-    var e = document.createElementNS(NS, name);
-    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    if (text !== undefined) e.textContent = text;
-    svg.appendChild(e);
-    return e;
-  }
-  el("line", {x1: left, y1: H - bottom, x2: W - 5, y2: H - bottom, stroke: "#333"});
+"""
+    + SVG_EL_SCRIPT
+    + """  el("line", {x1: left, y1: H - bottom, x2: W - 5, y2: H - bottom, stroke: "#333"});
   el("text", {x: left - 6, y: top + 10, "text-anchor": "end", "font-size": 11}, max.toPrecision(4));
   data.points.forEach(function (p, i) {
     ["billed", "recorded"].forEach(function (side, j) {
@@ -173,6 +170,7 @@ _SCRIPT = """
   svg.setAttribute("data-rendered", "true");
 })();
 """
+)
 
 
 def _points(result: Reconciliation) -> list[dict[str, str]]:

@@ -22,14 +22,26 @@ from ..pricing._money import money_str
 from ._audit import AuditResult, AuditRow, render_json_rows
 from ._sums import daily_spend
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["SVG_EL_SCRIPT", "render_report", "write_report"]
 
 _PALETTE = (
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 )  # fmt: skip
 
-_SCRIPT = """
+SVG_EL_SCRIPT = """\
+  function el(name, attrs, text) {
+    var e = document.createElementNS(NS, name);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) e.textContent = text;
+    svg.appendChild(e);
+    return e;
+  }
+"""
+"""The charts' ``el(name, attrs, text)``: append an SVG element to ``svg`` (namespace ``NS``)."""
+
+_SCRIPT = (
+    """
 (function () {
   var data = JSON.parse(document.getElementById("azcost-daily").textContent);
   var svg = document.getElementById("daily-chart");
@@ -47,14 +59,9 @@ _SCRIPT = """
   var plotH = H - bottom - top;
   var slot = days.length ? (W - left - 10) / days.length : 0;
   var barW = Math.min(60, Math.max(1, slot * 0.8));
-  function el(name, attrs, text) {
-    var e = document.createElementNS(NS, name);
-    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    if (text !== undefined) e.textContent = text;
-    svg.appendChild(e);
-    return e;
-  }
-  el("line", {x1: left, y1: H - bottom, x2: W - 5, y2: H - bottom, stroke: "#333"});
+"""
+    + SVG_EL_SCRIPT
+    + """  el("line", {x1: left, y1: H - bottom, x2: W - 5, y2: H - bottom, stroke: "#333"});
   el("text", {x: left - 6, y: top + 10, "text-anchor": "end", "font-size": 11, "class": "axis"},
      max.toPrecision(4));
   el("text", {x: left - 6, y: H - bottom, "text-anchor": "end", "font-size": 11,
@@ -94,6 +101,7 @@ _SCRIPT = """
   svg.setAttribute("data-rendered", "true");
 })();
 """
+)
 
 _STYLE = """
 body { font: 14px system-ui, sans-serif; margin: 2em; color: #222; }
