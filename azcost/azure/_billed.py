@@ -201,6 +201,7 @@ class _Reader:
         return found
 
     def day(self, text: str) -> str | None:
+        """The UTC day of a row's date text (cached), or None when it is not a date."""
         found = self.days.get(text, "")
         if found == "":
             found = self.days[text] = _parse_day(text)
@@ -208,15 +209,12 @@ class _Reader:
 
     def read(self, usage: BilledUsage, path: str) -> None:
         """Add the rows of one export to ``usage``."""
-        rows = iter_export(path)
-        n = 0
-        groups = usage.groups
-        currency = self.currency
+        rows, n = iter_export(path), 0
+        groups, currency = usage.groups, self.currency
         since, until, resource = self.since, self.until, self.resource
         meters, units, accounts = self.meters, self.units, self.accounts
         days, services = self.days, self.services
-        for f in rows:
-            n += 1
+        for n, f in enumerate(rows, 1):  # noqa: B007 - n, the rows read, is used after the loop
             try:
                 cost = Decimal(f[4])
             except InvalidOperation:
@@ -226,8 +224,7 @@ class _Reader:
                 continue
             if f[5] != currency:
                 self._currency(f[5], path, rows.line)
-            day = days.get(f[0], "")
-            if day == "":
+            if (day := days.get(f[0], "")) == "":
                 day = self.day(f[0])
             if day is None:
                 usage.unread(path, rows.line, f"date {f[0]!r} is neither MM/DD/YYYY nor ISO 8601")
@@ -236,14 +233,12 @@ class _Reader:
                 usage.exclude(OUTSIDE_PERIOD, cost, f[1])
                 continue
             if resource is not None:
-                account = accounts.get(f[6])
-                if account is None:
+                if (account := accounts.get(f[6])) is None:
                     account = accounts[f[6]] = account_of(f[6])
                 if account != resource:
                     usage.exclude(OTHER_RESOURCE, cost, f[1])
                     continue
-            openai = services.get(f[7:])
-            if openai is None:
+            if (openai := services.get(f[7:])) is None:
                 openai = self.is_openai(f)
             if not openai:
                 usage.exclude(OTHER_SERVICES, cost, f[1])
@@ -252,8 +247,7 @@ class _Reader:
             if isinstance(kept, str):  # the reason it is not a token meter
                 usage.exclude(kept, cost, f[1])
                 continue
-            per = units.get(f[3], 0)
-            if per == 0:
+            if (per := units.get(f[3], 0)) == 0:
                 per = units[f[3]] = unit_tokens(f[3])
             if per is None:
                 usage.unread(path, rows.line, f"unit of measure {f[3]!r} is not a number of tokens")
@@ -265,9 +259,7 @@ class _Reader:
             if not qty.is_finite() or len(f[2]) > _LONGEST or abs(qty.adjusted()) > _EXPONENT:
                 usage.unread(path, rows.line, f"quantity {f[2]!r} is not a number")
                 continue
-            key = (day, *kept)
-            sums = groups.get(key)
-            if sums is None:
+            if (sums := groups.get(key := (day, *kept))) is None:
                 groups[key] = [EXACT.multiply(qty, per), cost]
             else:
                 sums[0] = EXACT.add(sums[0], EXACT.multiply(qty, per))
