@@ -29,6 +29,7 @@ __all__ = [
     "check_labels_json",
     "check_record",
     "record_from_json",
+    "refuse_constant",
 ]
 
 MAX_TOKENS = 10**9
@@ -133,7 +134,8 @@ def check_record(rec: CallRecord) -> None:
 # --------------------------------------------------------------------------- JSON
 
 
-def _refuse_constant(name: str) -> NoReturn:
+def refuse_constant(name: str) -> NoReturn:
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity`` in a record's JSON."""
     raise RecordError(f"{name} is not a number a record may hold")
 
 
@@ -153,7 +155,7 @@ def _parse_int(text: str) -> int | Decimal:
 
 
 _decode = json.JSONDecoder(
-    parse_constant=_refuse_constant, parse_int=_parse_int, object_pairs_hook=_unique_keys
+    parse_constant=refuse_constant, parse_int=_parse_int, object_pairs_hook=_unique_keys
 ).decode
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 

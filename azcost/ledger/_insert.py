@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ._checks import check_record
+from ._columns import Column, columns_of_records, pg_rows, sqlite_batches_of_columns
 from ._record import CallRecord
 from ._rollups import (
     PG_TAGGED_MOVE,
@@ -22,7 +23,7 @@ from ._rollups import (
 from ._sqlite_rows import MAX_ROWID_SQL, sqlite_batches
 from ._tables import CALLS, COLUMNS, insert_sql, row_of
 
-__all__ = ["insert_records", "refused_record"]
+__all__ = ["insert_columns", "insert_records", "refused_record"]
 
 _PG_COPY_ROWS = 100  # from this batch size on, PostgreSQL writes go through COPY
 _COLS = ", ".join(COLUMNS)
@@ -44,16 +45,41 @@ def insert_records(engine: Engine, records: Sequence[CallRecord], *, checked: bo
     ``checked``; a bad one raises :class:`~azcost.ledger._checks.RecordError` and
     nothing of the batch is written.
     """
+    if not records:
+        return 0
+    added = insert_columns(engine, columns_of_records(records))
+    if added is not None:  # every column plainly within bounds: checked as a whole
+        return added
     if not checked:
         for rec in records:
             check_record(rec)
     if engine.dialect.name == "sqlite":
-        return _insert_sqlite(engine, records)
+        return _write_sqlite(engine, sqlite_batches(records))
     text_money = engine.dialect.name != "postgresql"
-    rows = [row_of(rec, text_money=text_money) for rec in records]
+    return _write_rows(engine, [row_of(rec, text_money=text_money) for rec in records])
+
+
+def insert_columns(engine: Engine, cols: list[Column], *, parse: bool = False) -> int | None:
+    """Insert a batch given as columns (see :mod:`azcost.ledger._columns`) in one transaction.
+
+    Returns rows added, or None, having written nothing, when some column is not plainly
+    within bounds (the caller then checks record by record).
+    """
+    if engine.dialect.name == "sqlite":
+        batches = sqlite_batches_of_columns(cols, parse=parse)
+        return None if batches is None else _write_sqlite(engine, batches)
+    if engine.dialect.name == "postgresql":
+        rows = pg_rows(cols, parse=parse)
+        return None if rows is None else _write_rows(engine, rows)
+    return None
+
+
+def _write_rows(engine: Engine, rows: list[tuple[Any, ...]]) -> int:
+    """Rows in :data:`COLUMNS` order, in one transaction (PostgreSQL: through COPY)."""
     with engine.begin() as conn:
-        tagged = not text_money and pg_tag_keys_locked(conn)
-        if tagged or (not text_money and len(rows) >= _PG_COPY_ROWS):
+        pg = engine.dialect.name == "postgresql"
+        tagged = pg and pg_tag_keys_locked(conn)
+        if tagged or (pg and len(rows) >= _PG_COPY_ROWS):
             # PostgreSQL: COPY into a session temp table, then one idempotent
             # INSERT ... SELECT: ~1.6x the rate of row-by-row INSERTs
             with conn.connection.driver_connection.cursor() as cur:  # type: ignore[union-attr]  # psycopg connection
@@ -69,9 +95,8 @@ def insert_records(engine: Engine, records: Sequence[CallRecord], *, checked: bo
         return max(int(result.rowcount), 0)
 
 
-def _insert_sqlite(engine: Engine, records: Sequence[CallRecord]) -> int:
+def _write_sqlite(engine: Engine, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> int:
     """SQLite: rows, then the rollup of the rows really added, in one transaction."""
-    batches = sqlite_batches(records)
     added = 0
     with engine.begin() as conn:  # BEGIN IMMEDIATE: one writer until the commit
         cur: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # sqlite3 connection

@@ -18,7 +18,7 @@ from typing import Any
 from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord
 from ._tables import CALLS, COLUMNS, IDENTITY_FIELDS, pico, tags_meta_json
 
-__all__ = ["MAX_ROWID_SQL", "sqlite_batches"]
+__all__ = ["MAX_ROWID_SQL", "pico_of_text", "sqlite_batches", "sqlite_insert", "ts_and_day"]
 
 _HEAD = ("run_id", "timestamp", *IDENTITY_FIELDS)
 _TAIL = (
@@ -36,7 +36,7 @@ _INSERTS: dict[tuple[bool, ...], str] = {}
 MAX_ROWID_SQL = f"SELECT coalesce(max(rowid), 0) FROM {CALLS.name}"
 
 
-def _ts_and_day(ts: dt.datetime) -> tuple[str, str]:
+def ts_and_day(ts: dt.datetime) -> tuple[str, str]:
     """``ts.isoformat(timespec="microseconds")`` in UTC and its day; memoised per minute."""
     if ts.tzinfo is not _UTC:
         ts = ts.replace(tzinfo=_UTC) if ts.tzinfo is None else ts.astimezone(_UTC)
@@ -50,7 +50,7 @@ def _ts_and_day(ts: dt.datetime) -> tuple[str, str]:
     return f"{found[0]}{ts.second:02d}.{ts.microsecond:06d}+00:00", found[1]
 
 
-def _pico_of_text(text: str, total: Any) -> int | None:
+def pico_of_text(text: str, total: Any = None) -> int | None:
     """The exact total in 1e-12 units from its plain decimal text (as ``pico(total)``)."""
     whole, _, frac = text.partition(".")
     if len(frac) > 12:
@@ -72,12 +72,12 @@ def _sqlite_row(rec: CallRecord) -> tuple[Any, ...]:
     (currency, pricing_version, eff, priced, unpriced_reason, usage_known, tags,
      metadata, resource, service_tier) = values[_COSTS.stop :]  # fmt: skip
     total = costs[-1]
-    pico = None if total is None else _pico_of_text(total, values[_COSTS.stop - 1])
+    pico = None if total is None else pico_of_text(total, values[_COSTS.stop - 1])
     if tags or metadata:
         tags_json, meta_json, labels_json = tags_meta_json(tags, metadata)
     else:
         tags_json, meta_json, labels_json = "[]", "{}", "{}"
-    ts_text, day = _ts_and_day(values[1])
+    ts_text, day = ts_and_day(values[1])
     return (
         values[0], ts_text, day, *values[_KEPT], *costs,
         currency, pricing_version, None if eff is None else eff.isoformat(),
@@ -86,7 +86,7 @@ def _sqlite_row(rec: CallRecord) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _sqlite_insert(nulls: tuple[bool, ...]) -> str:
+def sqlite_insert(nulls: tuple[bool, ...]) -> str:
     """The idempotent INSERT for rows whose NULL columns are ``nulls``."""
     sql = _INSERTS.get(nulls)
     if sql is None:
@@ -117,5 +117,5 @@ def sqlite_batches(records: Iterable[CallRecord]) -> list[tuple[str, list[tuple[
     out = []
     for nulls, group in groups.items():
         values = itemgetter(*(i for i, null in enumerate(nulls) if not null))
-        out.append((_sqlite_insert(nulls), list(map(values, group))))
+        out.append((sqlite_insert(nulls), list(map(values, group))))
     return out

@@ -2,10 +2,13 @@
 
 Import opens the file through the input boundary (:func:`azcost._input.open_binary`:
 a regular file, size-capped, gzip allowed), reads it as bytes, line by line, and
-checks every line (:mod:`azcost.ledger._checks`). A bad line is reported with its number, copied
-verbatim to the rejected file and skipped; the good lines go in batches, one
-transaction each, so a batch is never half written. Known run ids are skipped, so
-importing a file again adds nothing.
+checks every line. A batch of lines is first read as columns
+(:mod:`azcost.ledger._columns`: a few passes per field over the whole batch); a batch
+with a line that is not plainly a good record is read again line by line
+(:mod:`azcost.ledger._checks`), and each bad line is reported with its number, copied
+verbatim to the rejected file and skipped. The good lines of a batch go in one
+transaction, so a batch is never half written. Known run ids are skipped, so importing
+a file again adds nothing.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from sqlalchemy.engine import Engine
 from .._input import MAX_LINE_BYTES, open_binary
 from ..errors import LedgerError
 from ._checks import RecordError, record_from_json
+from ._columns import columns_of_json
 from ._db import display_url
-from ._insert import insert_records
+from ._insert import insert_columns, insert_records
 from ._record import CallRecord
 from ._tables import CALLS, COLUMNS, record_from_row
 
@@ -120,41 +124,33 @@ def import_jsonl(
     path = Path(path)
     summary = ImportSummary()
     rejects = _Rejects(rejected or rejected_path_of(path), summary)
-    pending: list[CallRecord] = []
+    pending: list[tuple[int, bytes | None]] = []  # (line number, line); None: too long
     read = 0
 
     def commit() -> None:
+        first = pending[0][0]
         try:
-            n = insert_records(engine, pending, checked=True)
+            n, offered = _insert_lines(engine, path, pending, rejects)
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             raise LedgerError(
                 f"cannot write ledger {display_url(str(engine.url))}: "
                 f"{str(exc).splitlines()[0]} ({summary.added} record(s) before line "
-                f"{lineno - len(pending)} were imported; re-run: known run ids are skipped)"
+                f"{first} were imported; re-run: known run ids are skipped)"
             ) from None
         summary.added += n
-        summary.present += len(pending) - n
+        summary.present += offered - n
         pending.clear()
         if progress is not None:
             progress(summary.added + summary.present + summary.rejected, read)
 
     f = open_binary(path)  # a regular file only, capped; InputFileError names it
-    lineno = 0
     try:
         with f:
             for lineno, (line, whole) in enumerate(_lines(f), 1):
                 read += len(line)
-                if not whole:
-                    too_long = f"line longer than {MAX_LINE_BYTES:,} bytes (not kept)"
-                    rejects.add(f"{path}:{lineno}", None, too_long)
+                if whole and not line.strip():
                     continue
-                if not line.strip():
-                    continue
-                try:
-                    pending.append(_parse(line))
-                except RecordError as exc:
-                    rejects.add(f"{path}:{lineno}", line, str(exc))
-                    continue
+                pending.append((lineno, line if whole else None))
                 if len(pending) >= batch:
                     commit()
             if pending:
@@ -162,6 +158,33 @@ def import_jsonl(
     finally:
         rejects.close()
     return summary
+
+
+def _insert_lines(
+    engine: Engine, path: Path, lines: list[tuple[int, bytes | None]], rejects: _Rejects
+) -> tuple[int, int]:
+    """Insert one batch of lines in one transaction: (records added, records offered).
+
+    The batch is read as columns when every line is plainly a good record; otherwise
+    line by line, each bad line reported and set aside.
+    """
+    raw = [line for _, line in lines]
+    if None not in raw:
+        cols = columns_of_json(raw)  # type: ignore[arg-type]  # no None, just checked
+        added = None if cols is None else insert_columns(engine, cols, parse=True)
+        if added is not None:
+            return added, len(lines)
+    records: list[CallRecord] = []
+    for lineno, line in lines:
+        if line is None:
+            too_long = f"line longer than {MAX_LINE_BYTES:,} bytes (not kept)"
+            rejects.add(f"{path}:{lineno}", None, too_long)
+            continue
+        try:
+            records.append(_parse(line))
+        except RecordError as exc:
+            rejects.add(f"{path}:{lineno}", line, str(exc))
+    return insert_records(engine, records, checked=True), len(records)
 
 
 def count_records(engine: Engine) -> int:

@@ -129,8 +129,8 @@ class Ledger:
         queue.append(rec)
         if self._thread is None:
             self._start()
-        if len(queue) >= self._batch_size:
-            self._wake.set()
+        if len(queue) >= self._batch_size and not self._wake.is_set():
+            self._wake.set()  # Event.set takes a lock: once per wake-up, not once per record
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until every record passed to :meth:`record` so far is committed or spooled."""

@@ -1,0 +1,350 @@
+"""Ledger rows built a batch at a time, column by column.
+
+Checking and converting records one at a time costs a few Python operations per field
+per record. Here a batch becomes columns (one tuple per field), each column is checked
+by a few passes that run in C (the set of its types, its smallest and largest value, its
+distinct values), converted, and the rows are zipped back together. The checks accept
+only what :func:`~azcost.ledger._checks.check_record` (and, for JSON lines,
+:func:`~azcost.ledger._checks.record_from_dict`) accepts; where a column is not plainly
+within bounds the builder returns None and the caller takes the record-by-record path,
+whose checks name the record and the field. The rows hold the values of
+``row_of(rec, text_money=True)``, value for value (bools as 0/1 on SQLite).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
+from decimal import Decimal
+from itertools import chain, repeat
+from operator import attrgetter, is_, itemgetter
+from typing import Any
+
+from ._checks import MAX_TEXT_CHARS, MAX_TOKENS, refuse_constant
+from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord
+from ._sqlite_rows import pico_of_text, ts_and_day
+from ._tables import CALLS, COLUMNS, tags_meta_json
+
+__all__ = ["columns_of_json", "columns_of_records", "pg_rows", "sqlite_batches_of_columns"]
+
+Column = Sequence[Any]
+Batches = list[tuple[str, list[tuple[Any, ...]]]]
+
+FIELDS = tuple(f.name for f in fields(CallRecord))  # the order of the input columns
+_AT = {name: i for i, name in enumerate(FIELDS)}
+_TEXT = tuple(f.name for f in fields(CallRecord) if f.type in ("str", "str | None"))
+_REQUIRED = frozenset(f.name for f in fields(CallRecord) if f.type == "str")
+_NONE = type(None)
+_STR_OR_NONE = frozenset((str, _NONE))
+_UTC = dt.timezone.utc
+_TZ = attrgetter("tzinfo")
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+# a cost a record may hold, as plain text with no redundant zero in front: exactly what
+# format(Decimal(text), "f") gives back, below MAX_COST, at most MAX_COST_PLACES places
+_PLAIN_COST = re.compile(r"(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,50})?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_ALL_NONE, _NO_NONE, _SOME_NONE = 0, 1, 2
+
+
+class _Refused(Exception):
+    """A column not plainly within bounds: take the record-by-record path."""
+
+
+def _none_state(types: set[type]) -> int:
+    if _NONE not in types:
+        return _NO_NONE
+    return _ALL_NONE if len(types) == 1 else _SOME_NONE
+
+
+def _texts(col: Column, required: bool) -> int:
+    """Check a text column; return its None state."""
+    types = set(map(type, col))
+    if not types <= _STR_OR_NONE or (required and _NONE in types):
+        raise _Refused
+    values = col if _NONE not in types else list(filter(None, col))
+    if values and (max(map(len, values)) > MAX_TEXT_CHARS or "\0" in "".join(values)):
+        raise _Refused
+    return _none_state(types)
+
+
+def _tokens(col: Column) -> None:
+    if set(map(type, col)) != {int} or min(col) < 0 or max(col) >= MAX_TOKENS:
+        raise _Refused
+
+
+def _cost_texts(col: Column, decimals: bool) -> tuple[Column, int]:
+    """A cost column as plain decimal text, and its None state."""
+    types = set(map(type, col))
+    state = _none_state(types)
+    if state == _ALL_NONE:
+        return col, state
+    if not types <= ({Decimal, _NONE} if decimals else _STR_OR_NONE):
+        raise _Refused
+    if decimals:  # format(..., "f"): exact plain decimal text, never an exponent
+        col = [None if c is None else format(c, "f") for c in col]
+    if not all(map(_PLAIN_COST.fullmatch, filter(None, col))):
+        raise _Refused
+    return col, state
+
+
+def _flags(col: Column, sqlite: bool) -> Column:
+    if set(map(type, col)) != {bool}:
+        raise _Refused
+    return list(map(int, col)) if sqlite else col
+
+
+def _days(col: Column, parse: bool) -> tuple[Column, Column]:
+    """(timestamp text, day) columns from datetimes, or from ISO text when ``parse``."""
+    if parse:
+        if set(map(type, col)) != {str}:
+            raise _Refused
+        try:
+            col = list(map(dt.datetime.fromisoformat, col))
+        except ValueError:
+            raise _Refused from None
+    elif set(map(type, col)) != {dt.datetime}:
+        raise _Refused
+    if set(map(_TZ, col)) != {_UTC}:
+        raise _Refused
+    pairs = list(map(ts_and_day, col))
+    return list(map(_FIRST, pairs)), list(map(_SECOND, pairs))
+
+
+def _dates(col: Column, parse: bool) -> tuple[Column, int]:
+    """The price period's start as ISO text (from dates, or ISO text when ``parse``)."""
+    types = set(map(type, col))
+    if not types <= ({str, _NONE} if parse else {dt.date, _NONE}):
+        raise _Refused
+    distinct = set(col)
+    distinct.discard(None)
+    try:
+        iso = {d: (dt.date.fromisoformat(d) if parse else d).isoformat() for d in distinct}
+    except ValueError:
+        raise _Refused from None
+    return list(map(iso.get, col)), _none_state(types)
+
+
+def _labels(tags: Column, metadata: Column) -> tuple[Column, Column, Column]:
+    """(tags, metadata, labels) JSON columns from tuples of text and dicts."""
+    if set(map(type, tags)) != {tuple} or set(map(type, metadata)) != {dict}:
+        raise _Refused
+    _texts(list(chain.from_iterable(tags)), True)
+    try:
+        triples = list(map(tags_meta_json, tags, metadata))
+    except ValueError:  # too long, a NUL, a float that is not finite: named one by one
+        raise _Refused from None
+    return tuple(list(map(itemgetter(i), triples)) for i in range(3))  # type: ignore[return-value]  # three columns
+
+
+def _converted(cols: list[Column], *, sqlite: bool, parse: bool) -> dict[str, tuple[Column, int]]:
+    """Output columns by name with their None state; raises :class:`_Refused`."""
+    at = _AT
+    out: dict[str, tuple[Column, int]] = {}
+    for name in _TEXT:
+        out[name] = cols[at[name]], _texts(cols[at[name]], name in _REQUIRED)
+    if not all(map(_CURRENCY.fullmatch, set(cols[at["currency"]]))):
+        raise _Refused
+    for name in TOKEN_FIELDS:
+        _tokens(cols[at[name]])
+        out[name] = cols[at[name]], _NO_NONE
+    for name in COST_FIELDS:
+        out[name] = _cost_texts(cols[at[name]], not parse)
+    total, state = out["total_cost"]
+    picos: Column = total
+    if state != _ALL_NONE:
+        picos = [None if t is None else pico_of_text(t) for t in total]
+        state = _none_state(set(map(type, picos)))
+    out["total_cost_pico"] = picos, state
+    ts, day = _days(cols[at["timestamp"]], parse)
+    out["ts"], out["day"] = (ts, _NO_NONE), (day, _NO_NONE)
+    out["price_effective_from"] = _dates(cols[at["price_effective_from"]], parse)
+    for name in ("priced", "usage_known"):
+        out[name] = _flags(cols[at[name]], sqlite), _NO_NONE
+    tags, meta, labels = _labels(cols[at["tags"]], cols[at["metadata"]])
+    out["tags"], out["run_metadata"], out["labels"] = (
+        (tags, _NO_NONE),
+        (meta, _NO_NONE),
+        (labels, _NO_NONE),
+    )
+    return out
+
+
+def _first_of_each(run_ids: Column) -> list[int] | None:
+    """Positions of each run id's first row, or None when no run id repeats."""
+    if len(set(run_ids)) == len(run_ids):
+        return None
+    first: dict[Any, int] = {}
+    for i, run_id in enumerate(run_ids):
+        first.setdefault(run_id, i)
+    return sorted(first.values())
+
+
+def _literal(col: Column) -> str | None:
+    """The column's one value as SQL text when every row holds the same text or integer."""
+    value = col[0]
+    if type(value) is int:
+        text = str(value)
+    elif type(value) is str:
+        text = "'" + value.replace("'", "''") + "'"
+    else:
+        return None
+    return text if col.count(value) == len(col) else None
+
+
+def _null_batches(out: dict[str, tuple[Column, int]]) -> Batches:
+    """(INSERT, rows) pairs; NULL and a value every row shares are written into the INSERT.
+
+    sqlite3 binds None through its adaptation lookup, and every bound value costs; what is
+    the same for the whole batch (zero token counts, the currency, the day...) is not bound.
+    """
+    fixed = {name: "NULL" for name in COLUMNS if out[name][1] == _ALL_NONE}
+    for name in COLUMNS[1:]:  # the run id is always bound: one row per run id
+        if out[name][1] == _NO_NONE:
+            text = _literal(out[name][0])
+            if text is not None:
+                fixed[name] = text
+    bound = [name for name in COLUMNS if name not in fixed]
+    rows = list(zip(*(out[name][0] for name in bound), strict=True))
+    some = [name for name in bound if out[name][1] == _SOME_NONE]
+    keep = _first_of_each(out["run_id"][0])
+    if not some:
+        if keep is not None:
+            rows = [rows[i] for i in keep]
+        return [(_insert(fixed), rows)]
+    patterns = list(zip(*(map(is_, out[name][0], repeat(None)) for name in some), strict=True))
+    groups: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
+    for i in range(len(rows)) if keep is None else keep:
+        groups.setdefault(patterns[i], []).append(rows[i])
+    batches = []
+    for pattern, group in groups.items():
+        null = {name for name, is_null in zip(some, pattern, strict=True) if is_null}
+        values = [i for i, name in enumerate(bound) if name not in null]
+        pick: Callable[[tuple[Any, ...]], Any] = itemgetter(*values)
+        batches.append((_insert(fixed | dict.fromkeys(null, "NULL")), list(map(pick, group))))
+    return batches
+
+
+def _insert(fixed: dict[str, str]) -> str:
+    """The idempotent INSERT with ``fixed`` columns written in, the others bound."""
+    values = ", ".join(fixed.get(name, "?") for name in COLUMNS)
+    return (
+        f"INSERT INTO {CALLS.name} ({', '.join(COLUMNS)}) VALUES ({values}) "
+        "ON CONFLICT (run_id) DO NOTHING"
+    )
+
+
+def columns_of_records(records: Iterable[CallRecord]) -> list[Column]:
+    """The records' values as columns, in :data:`FIELDS` order."""
+    return list(zip(*map(attrgetter(*FIELDS), records), strict=True))
+
+
+def sqlite_batches_of_columns(cols: list[Column], *, parse: bool = False) -> Batches | None:
+    """(INSERT, rows) pairs for SQLite's ``executemany``, or None: check one by one.
+
+    ``cols``: the records' values in :data:`FIELDS` order (:func:`columns_of_records`),
+    or, with ``parse``, a JSON batch's values (timestamps, dates and costs as text).
+    """
+    try:
+        return _null_batches(_converted(cols, sqlite=True, parse=parse))
+    except _Refused:
+        return None
+
+
+def pg_rows(cols: list[Column], *, parse: bool = False) -> list[tuple[Any, ...]] | None:
+    """Rows in :data:`COLUMNS` order for PostgreSQL (money as exact text), or None."""
+    try:
+        out = _converted(cols, sqlite=False, parse=parse)
+    except _Refused:
+        return None
+    return list(zip(*(out[name][0] for name in COLUMNS), strict=True))
+
+
+# --------------------------------------------------------------------------- JSON lines
+
+# JSON objects decode to tuples of (key, value) pairs, arrays to lists: a key given twice
+# shows as a dict shorter than its pairs, and an object is never mistaken for an array
+_decode = json.JSONDecoder(object_pairs_hook=tuple, parse_constant=refuse_constant).decode
+_MISSING = object()  # a required field left out: refused by its column's type check
+_DEFAULTS: dict[str, Any] = {
+    f.name: _MISSING if f.name in ("run_id", "timestamp") else f.default for f in fields(CallRecord)
+} | {"tags": [], "metadata": ()}
+_VALUES = itemgetter(*FIELDS)
+_SCALARS = frozenset((str, int, float, bool, _NONE))
+_BIG = 10**29  # integers whose text is over 30 characters decode as Decimal on the strict path
+
+
+def _plain(value: Any) -> Any:
+    """A nested metadata value with its objects as dicts; :class:`_Refused` if unusual."""
+    kind = type(value)
+    if kind is tuple:  # an object
+        found = {key: _plain(v) for key, v in value}
+        if len(found) < len(value):
+            raise _Refused
+        return found
+    if kind is list:
+        return list(map(_plain, value))
+    if kind not in _SCALARS or (kind is int and not -_BIG < value < 10 * _BIG):
+        raise _Refused
+    return value
+
+
+def _metadata(col: Column) -> list[dict[str, Any]]:
+    if not set(map(type, col)) <= {tuple}:
+        raise _Refused
+    metas = list(map(dict, col))
+    if list(map(len, metas)) != list(map(len, col)):  # a key given twice
+        raise _Refused
+    values = list(chain.from_iterable(map(dict.values, metas)))
+    types = set(map(type, values))
+    if not types <= _SCALARS:
+        return [{key: _plain(v) for key, v in meta.items()} for meta in metas]
+    if int in types:
+        ints = [v for v in values if type(v) is int]
+        if min(ints) <= -_BIG or max(ints) >= 10 * _BIG:
+            raise _Refused
+    return metas
+
+
+def _values_of(line: bytes) -> tuple[Any, ...]:
+    """One line's field values in :data:`FIELDS` order; :class:`_Refused` if unusual."""
+    pairs = _decode(line.decode("utf-8"))
+    if type(pairs) is not tuple:
+        raise _Refused
+    data = dict(pairs)
+    if len(data) < len(pairs):  # a key given twice
+        raise _Refused
+    if len(data) < len(FIELDS):
+        data = _DEFAULTS | data
+    if len(data) > len(FIELDS):  # a field the record does not have
+        raise _Refused
+    try:
+        return _VALUES(data)  # type: ignore[no-any-return]  # a tuple of the values
+    except KeyError:  # as many keys as fields, some of them not fields
+        raise _Refused from None
+
+
+def columns_of_json(lines: Sequence[bytes]) -> list[Column] | None:
+    """JSON lines' values as columns in :data:`FIELDS` order, for ``parse=True``; or None.
+
+    None when a line is not plainly a record object (not UTF-8, not JSON, a key twice, an
+    unknown field, a field of the wrong kind...): read those lines one by one.
+    """
+    collecting = gc.isenabled()
+    gc.disable()  # the decoder's short-lived tuples would run the collector ~7 times a line
+    try:
+        cols: list[Column] = list(zip(*map(_values_of, lines), strict=True))
+        tags = cols[_AT["tags"]]
+        if set(map(type, tags)) != {list}:
+            return None
+        cols[_AT["tags"]] = list(map(tuple, tags))
+        cols[_AT["metadata"]] = _metadata(cols[_AT["metadata"]])
+    except (_Refused, ValueError, RecursionError):
+        return None
+    finally:
+        if collecting:
+            gc.enable()
+    return cols
