@@ -33,6 +33,7 @@ def _varied() -> list[CallRecord]:
         make_record(11, tags=("team=ml", "x:y", "it's"), resource="acct", service_tier="flex"),
         make_record(12, price_effective_from=None, pricing_version=None, total="1E-20"),
         make_record(13, when=dt.datetime(2026, 11, 3, 23, 59, 59, 999999, tzinfo=UTC)),
+        make_record(14, output_cost=Decimal("-0"), input_cost=Decimal("1E+2"), total="100.00"),
     ]
     return recs
 

@@ -148,7 +148,7 @@ def import_jsonl(
         with f:
             for lineno, (line, whole) in enumerate(_lines(f), 1):
                 read += len(line)
-                if whole and not line.strip():
+                if whole and line.isspace():  # a blank line (no copy, unlike strip)
                     continue
                 pending.append((lineno, line if whole else None))
                 if len(pending) >= batch:
