@@ -16,6 +16,7 @@ __all__ = [
     "InvalidUsageError",
     "LedgerError",
     "LedgerWarning",
+    "MetricsWarning",
     "NoPriceError",
     "PricingFileError",
     "RetailImportError",
@@ -200,6 +201,10 @@ class LedgerError(AzcostError):
 
 class LedgerWarning(UserWarning):
     """The ledger could not be written; the records were spooled locally for replay."""
+
+
+class MetricsWarning(UserWarning):
+    """Spend metrics could not be recorded (said once per handler); the call was counted."""
 
 
 class RetailImportError(AzcostError, ValueError):

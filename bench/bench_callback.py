@@ -16,6 +16,11 @@ Beside it, the accounting ``azcost.embeddings`` adds to one embeddings request i
 response of 1536-dimension vectors). Each handler's runs alternate with the others'; the
 best run is kept, in CPU time of the calling thread (``time.thread_time_ns``, steady on a
 loaded machine) and wall time. Run: ``.venv/bin/python bench/bench_callback.py``.
+
+Last, what live spend metrics (``metrics=``) add to the handler's work per call: the
+same call with no metrics, with OpenTelemetry's no-op MeterProvider, with the API's
+global provider before an SDK is set (its proxy), and with the SDK's MeterProvider
+aggregating in memory; alternated run by run, best CPU time kept.
 """
 
 from __future__ import annotations
@@ -240,6 +245,37 @@ def main() -> None:
     print(f"{'work per request':<45} {'us/request':>10}")
     print(f"{'azcost.embeddings (budget check + count)':<45} {per_request:>10.2f}")
     print(f"{'langchain-openai response.model_dump()':<45} {dump:>10.2f}")
+    metrics_overhead(table, args.n, args.repeats)
+
+
+def metrics_overhead(table: azcost.PricingTable, n: int, repeats: int) -> None:
+    """Print the CPU time per call with each metrics setting, and what it adds."""
+    from opentelemetry.metrics import NoOpMeterProvider
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    sdk = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    settings: list[tuple[str, Callable[[], BaseCallbackHandler]]] = [
+        ("no metrics", lambda: azcost.CostCallbackHandler(table)),
+        ("metrics=NoOpMeterProvider()", lambda: _metered(table, NoOpMeterProvider())),
+        ("metrics=True, no SDK set (API proxy)", lambda: _metered(table, True)),
+        ("metrics=SDK MeterProvider, in-memory reader", lambda: _metered(table, sdk)),
+    ]
+    cpu = {name: float("inf") for name, _ in settings}
+    for _ in range(repeats):
+        for name, make in settings:
+            cpu[name] = min(cpu[name], time_per_call(make, n)[1])
+    base = cpu["no metrics"]
+    print(f"\nlive spend metrics: handler work per call (CPU), best of {repeats} x {n}")
+    print(f"{'metrics':<45} {'us/call CPU':>11} {'added us':>9}")
+    for name, _ in settings:
+        print(f"{name:<45} {cpu[name]:>11.2f} {cpu[name] - base:>9.2f}")
+
+
+def _metered(table: azcost.PricingTable, metrics: Any) -> azcost.CostCallbackHandler:
+    handler = azcost.CostCallbackHandler(table, metrics=metrics)
+    one_call(handler)(uuid.uuid4())  # the call's attribute sets are built once, then reused
+    return handler
 
 
 if __name__ == "__main__":

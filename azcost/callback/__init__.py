@@ -1,8 +1,8 @@
 """The cost callback: a LangChain handler that prices every call of a ``with`` block.
 
 Owns reading a call's usage, identifying the model version (deployments map,
-client parameters, response), tallying exact totals and handing records to a
-ledger. Imports ``pricing`` and ``ledger``.
+client parameters, response), tallying exact totals, handing records to a
+ledger and recording live OpenTelemetry metrics. Imports ``pricing`` and ``ledger``.
 """
 
 from __future__ import annotations

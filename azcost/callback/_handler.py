@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from uuid import UUID, uuid4
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -41,9 +41,13 @@ from ._identity import (
     identify,
     no_chat_usage_reason,
 )
+from ._metrics import CHAT, SpendMetrics
 from ._price import price
 from ._tally import Totals, UnpricedCall, build_record
 from ._usage import NO_USAGE_CHAT, Usage, read_usage
+
+if TYPE_CHECKING:
+    from ._metrics import MetricsSource
 
 __all__ = ["CostCallbackHandler", "LedgerLike", "OnAssumed", "OnUnknown"]
 
@@ -115,6 +119,8 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         budget: Decimal | int | str | None = None,
         ledger: LedgerLike | str | None = None,
         strict: bool = False,
+        metrics: MetricsSource = None,
+        metrics_attributes: Sequence[str] = (),
     ) -> None:
         for name, value in (("on_unknown", on_unknown), ("on_assumed", on_assumed)):
             if value not in _CHOICES:
@@ -151,6 +157,8 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         self._warned_assumed: set[str | None] = set()
         self._warned_cache = False
         self._identities: dict[tuple[str | None, ...], Identity] = {}
+        self._metrics = SpendMetrics(metrics, self.pricing, metrics_attributes) if metrics else None
+        """OpenTelemetry instruments each counted call is recorded on, or None."""
         if isinstance(ledger, str):  # last: nothing above can fail and leave it open
             from ..ledger._writer import Ledger  # imported only when a ledger is asked for
 
@@ -262,6 +270,8 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             )
             reason = f"internal error: {exc!r}"
             self.add(_NO_USAGE, None, UnpricedCall(str(run_id), reason, *_NOTHING_KNOWN), False)
+            if self._metrics is not None:
+                self._metrics.record_unread(started[2])
             return
         if deliberate is not None:
             raise deliberate  # on_unknown="raise" or on_assumed="raise"
@@ -290,8 +300,12 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         run_id: UUID,
         tags: list[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        operation: str = CHAT,
     ) -> AzcostError | None:
         """Count one request: identify -> price -> tally -> record -> tell.
+
+        ``operation`` names it in metrics: ``embeddings``, or ``chat`` (a completion LLM's
+        call is told by LangChain's ``ls_model_type`` run metadata).
 
         Returns the error to raise under ``on_unknown``/``on_assumed="raise"``, else None.
         """
@@ -311,6 +325,8 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             )
         assumed = cost is not None and ident.assumed
         self.add(usage, cost, unpriced, assumed)
+        if self._metrics is not None:
+            self._metrics.record(operation, usage, ident, client, cost, error, assumed, metadata)
         if self.ledger is not None:
             self._record(run_id, tags, metadata, usage, ident, cost, error)
         if error is not None:

@@ -16,7 +16,7 @@ from contextvars import ContextVar, Token
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -27,7 +27,11 @@ from ..pricing._table import PricingTable
 from ._deployments import DeploymentsSource
 from ._handler import CostCallbackHandler, LedgerLike, OnAssumed, OnUnknown
 from ._identity import Client
+from ._metrics import EMBEDDINGS
 from ._usage import Usage
+
+if TYPE_CHECKING:
+    from ._metrics import MetricsSource
 
 __all__ = [
     "CostCallbackScope",
@@ -157,8 +161,14 @@ def get_cost_callback(
     on_assumed: OnAssumed = "warn",
     budget: Decimal | int | str | None = None,
     ledger: LedgerLike | str | None = None,
+    metrics: MetricsSource = None,
+    metrics_attributes: Sequence[str] = (),
 ) -> CostCallbackScope:
-    """Price every LangChain call made inside the block: ``with get_cost_callback() as cb:``."""
+    """Price every LangChain call made inside the block: ``with get_cost_callback() as cb:``.
+
+    ``metrics=True`` records each call on the global OpenTelemetry MeterProvider (or the
+    MeterProvider or Meter given), with the metadata keys of ``metrics_attributes``.
+    """
     handler = CostCallbackHandler(
         pricing,
         deployments=deployments,
@@ -166,6 +176,8 @@ def get_cost_callback(
         on_assumed=on_assumed,
         budget=budget,
         ledger=ledger,
+        metrics=metrics,
+        metrics_attributes=metrics_attributes,
     )
     return CostCallbackScope(handler)
 
@@ -206,7 +218,7 @@ def after_request(handlers: Iterable[CostCallbackHandler], usage: Usage, client:
     for h in handlers:
         run_id = uuid4()
         try:
-            deliberate = h.count(usage, client, run_id)
+            deliberate = h.count(usage, client, run_id, operation=EMBEDDINGS)
         except Exception as exc:
             if h.strict:
                 raise
