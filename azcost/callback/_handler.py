@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID, uuid4
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -41,13 +41,10 @@ from ._identity import (
     identify,
     no_chat_usage_reason,
 )
-from ._metrics import CHAT, SpendMetrics
+from ._metrics import CHAT, MetricsSource, SpendMetrics
 from ._price import price
 from ._tally import Totals, UnpricedCall, build_record
 from ._usage import NO_USAGE_CHAT, Usage, read_usage
-
-if TYPE_CHECKING:
-    from ._metrics import MetricsSource
 
 __all__ = ["CostCallbackHandler", "LedgerLike", "OnAssumed", "OnUnknown"]
 
@@ -157,8 +154,8 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         self._warned_assumed: set[str | None] = set()
         self._warned_cache = False
         self._identities: dict[tuple[str | None, ...], Identity] = {}
+        # the OpenTelemetry instruments each counted call is recorded on
         self._metrics = SpendMetrics(metrics, self.pricing, metrics_attributes) if metrics else None
-        """OpenTelemetry instruments each counted call is recorded on, or None."""
         if isinstance(ledger, str):  # last: nothing above can fail and leave it open
             from ..ledger._writer import Ledger  # imported only when a ledger is asked for
 
@@ -300,12 +297,9 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         run_id: UUID,
         tags: list[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
-        operation: str = CHAT,
+        operation: str = CHAT,  # in metrics: chat (or, by ls_model_type, text_completion)
     ) -> AzcostError | None:
-        """Count one request: identify -> price -> tally -> record -> tell.
-
-        ``operation`` names it in metrics: ``embeddings``, or ``chat`` (a completion LLM's
-        call is told by LangChain's ``ls_model_type`` run metadata).
+        """Count one request: identify -> price -> tally -> metrics -> record -> tell.
 
         Returns the error to raise under ``on_unknown``/``on_assumed="raise"``, else None.
         """

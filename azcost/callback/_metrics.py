@@ -28,7 +28,7 @@ import logging
 import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._version import __version__
 from ..errors import InvalidUsageError, MetricsWarning, NoPriceError, UnknownModelError
@@ -41,13 +41,14 @@ from ._usage import Usage
 if TYPE_CHECKING:
     from opentelemetry.metrics import Meter, MeterProvider
 
-    MetricsSource = bool | MeterProvider | Meter | None
-    """What ``metrics=`` takes: True (the global MeterProvider), a MeterProvider or a Meter."""
+MetricsSource: TypeAlias = "bool | MeterProvider | Meter | None"
+"""What ``metrics=`` takes: True (the global MeterProvider), a MeterProvider or a Meter."""
 
 __all__ = [
     "CHAT",
     "EMBEDDINGS",
     "TEXT_COMPLETION",
+    "MetricsSource",
     "SpendMetrics",
     "cost_sub_unit",
 ]

@@ -16,7 +16,7 @@ from contextvars import ContextVar, Token
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import uuid4
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -27,11 +27,8 @@ from ..pricing._table import PricingTable
 from ._deployments import DeploymentsSource
 from ._handler import CostCallbackHandler, LedgerLike, OnAssumed, OnUnknown
 from ._identity import Client
-from ._metrics import EMBEDDINGS
+from ._metrics import EMBEDDINGS, MetricsSource
 from ._usage import Usage
-
-if TYPE_CHECKING:
-    from ._metrics import MetricsSource
 
 __all__ = [
     "CostCallbackScope",
