@@ -7,7 +7,8 @@ It answers, in Azure's wire formats (each request needs an ``api-key`` or an
   embeddings}`` (``?api-version=...``) and the v1 routes ``POST /openai/v1/{chat/completions,
   embeddings,responses}`` (deployment named by the body's ``model``);
 - a Foundry project endpoint: ``POST /api/projects/{project}/openai/v1/responses`` (what
-  ``AIProjectClient.get_openai_client()`` calls);
+  ``AIProjectClient.get_openai_client()`` calls), and the Agent Service's agents and
+  conversations (``tests/azure_agents.py``): an agent's response runs on its deployment;
 - the Azure AI model inference API of azure-ai-inference (``.../models``):
   ``POST /models/chat/completions?api-version=...`` (required; the SDK sends
   ``2024-05-01-preview``), deployment named by the body's ``model``. A body field outside
@@ -38,6 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlparse
 
+from azure_agents import agent_details, agent_name, conversation
 from azure_responses import response_body, response_events
 
 __all__ = ["AzureServer", "DeploymentSpec", "Wire"]
@@ -50,7 +52,7 @@ _INFERENCE_FIELDS = frozenset(
         "modalities",
     }
 )  # fmt: skip
-_OPERATIONS = ("chat/completions", "completions", "embeddings", "responses")
+_OPERATIONS = ("chat/completions", "completions", "embeddings", "responses", "conversations")
 
 _FILTER_OK = {
     "hate": {"filtered": False, "severity": "safe"},
@@ -116,26 +118,44 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, code: str, message: str) -> None:
         self._json(status, {"error": {"code": code, "message": message}})
 
-    def do_POST(self) -> None:
+    def _arrived(self) -> Wire | None:
+        """Keep how the request arrived; None (answered 401) when it carries no key or token."""
         url = urlparse(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
-        wire = Wire(
-            url.path,
-            dict(parse_qsl(url.query)),
-            {k.lower(): v for k, v in self.headers.items()},
-        )
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        wire = Wire(url.path, dict(parse_qsl(url.query)), headers)
         with self.server.lock:
             self.server.wire.append(wire)
-        deployment, operation = _route(url.path.strip("/").split("/"), body)
+        if headers.get("api-key") or headers.get("authorization", "").startswith("Bearer "):
+            return wire
+        self._error(401, "401", "Access denied due to missing subscription key or token.")
+        return None
+
+    def do_GET(self) -> None:
+        wire = self._arrived()
+        if wire is None:
+            return
+        name = agent_name(wire.path.strip("/").split("/"))
+        if name is None or name not in self.server.agents:
+            self._error(404, "NotFound", f"Agent {name} not found.")
+            return
+        self._json(200, agent_details(name, self.server.agents[name]))
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        wire = self._arrived()
+        if wire is None:
+            return
+        deployment, operation = _route(wire.path.strip("/").split("/"), body)
         if operation.removeprefix("inference/") not in _OPERATIONS:
             self._error(404, "404", "Resource not found")
             return
-        if not wire.headers.get("api-key") and not wire.headers.get("authorization", "").startswith(
-            "Bearer "
-        ):
-            self._error(401, "401", "Access denied due to missing subscription key or token.")
+        if operation == "conversations":
+            self._json(200, conversation())
             return
+        agent = body.get("agent_reference")
+        if isinstance(agent, dict):  # an agent's response: its deployment is the agent's
+            deployment = self.server.agents.get(str(agent.get("name")), "")
         if operation.startswith("inference/"):
             body = self._inference_body(wire, body)
             if body is None:
@@ -344,9 +364,15 @@ class AzureServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # hundreds of concurrent async clients connect at once
 
-    def __init__(self, deployments: dict[str, DeploymentSpec] | None = None) -> None:
+    def __init__(
+        self,
+        deployments: dict[str, DeploymentSpec] | None = None,
+        agents: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.deployments: dict[str, DeploymentSpec] = dict(deployments or {})
+        self.agents: dict[str, str] = dict(agents or {})
+        """Foundry agent name -> the deployment its prompt agent runs on."""
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.wire: list[Wire] = []
         self.lock = threading.Lock()

@@ -9,9 +9,6 @@ fits it.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -22,14 +19,23 @@ import pytest
 pytest.importorskip("langchain_azure_ai")
 pytest.importorskip("azure.ai.inference")
 
-from azure.core.credentials import AccessToken
 from azure_server import AzureServer, DeploymentSpec, Wire
-from langchain_azure_ai.chat_models import AzureAIOpenAIApiChatModel
-from langchain_azure_ai.chat_models.inference import AzureAIChatCompletionsModel
+from foundry_clients import (
+    CLIENTS,
+    MESSAGES,
+    MODES,
+    RESPONSES,
+    UNARY,
+    EntraCredential,
+    dropped_cache_said,
+    inference,
+    only_the_dropped_cache,
+    project,
+    responses,
+)
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
-from langchain_core.tools import tool
 
 import azcost
 from azcost import (
@@ -40,9 +46,7 @@ from azcost import (
 )
 from azcost.errors import UnpricedCallWarning
 
-MESSAGES = [("system", "You are helpful."), ("human", "Hello!")]
 PROD = {"prod-4o": {"model": "gpt-4o", "model_version": "2024-05-13"}}
-DEPRECATED = "AzureAIChatCompletionsModel requires Azure AI Inference beta SDK"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +58,6 @@ def server() -> Iterator[AzureServer]:
             "dated-4o": DeploymentSpec("gpt-4o-2024-05-13", 1000, 100),
             "cached-4o": DeploymentSpec("gpt-4o-2024-08-06", 1000, 100, cached_tokens=400),
             "mystery": DeploymentSpec("gpt-9-2030-01-01", 31, 8),
-            "agent": DeploymentSpec("gpt-4o-2024-08-06", 31, 8, tool_call="get_time"),
         }
     ).start()
     yield srv
@@ -64,104 +67,6 @@ def server() -> Iterator[AzureServer]:
 @pytest.fixture(scope="module")
 def table() -> azcost.PricingTable:
     return azcost.load_pricing()
-
-
-class EntraCredential:
-    """A TokenCredential handing out a fixed Entra token; remembers the scopes asked for."""
-
-    def __init__(self) -> None:
-        self.scopes: list[str] = []
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        self.scopes.extend(scopes)
-        return AccessToken("entra-token", int(time.time()) + 3600)
-
-
-def inference(server: AzureServer, deployment: str, **kw: Any) -> AzureAIChatCompletionsModel:
-    with pytest.warns(DeprecationWarning, match=DEPRECATED):  # the class is deprecated
-        return AzureAIChatCompletionsModel(
-            endpoint=f"{server.endpoint}/models", credential="test", model=deployment, **kw
-        )
-
-
-def responses(server: AzureServer, deployment: str) -> AzureAIOpenAIApiChatModel:
-    return AzureAIOpenAIApiChatModel(
-        endpoint=f"{server.endpoint}/openai/v1",
-        credential="test",
-        api_version="preview",
-        model=deployment,
-        max_retries=0,
-    )
-
-
-def project(
-    server: AzureServer, deployment: str, credential: EntraCredential | None = None
-) -> AzureAIOpenAIApiChatModel:
-    return AzureAIOpenAIApiChatModel(
-        project_endpoint=f"{server.endpoint}/api/projects/proj",
-        credential=credential or EntraCredential(),
-        model=deployment,
-        max_retries=0,
-    )
-
-
-CLIENTS: dict[str, Callable[[AzureServer, str], Any]] = {
-    "AzureAIChatCompletionsModel": inference,
-    "AzureAIOpenAIApiChatModel Responses (/openai/v1)": responses,
-    "AzureAIOpenAIApiChatModel Responses (project endpoint)": project,
-}
-RESPONSES = {k: v for k, v in CLIENTS.items() if v is not inference}
-
-
-def only_the_dropped_cache(make: Callable[[AzureServer, str], Any]) -> list[type[Warning]]:
-    """The warnings an exact block of this client says: the inference client's dropped cache."""
-    return [CachedTokensUnknownWarning] if make is inference else []
-
-
-def dropped_cache_said(make: Callable[[AzureServer, str], Any]) -> Any:
-    """Expects the block's CachedTokensUnknownWarning of the inference client, else nothing."""
-    if make is inference:
-        return pytest.warns(CachedTokensUnknownWarning)
-    return contextlib.nullcontext()
-
-
-async def _closed(llm: Any, work: Any) -> None:
-    try:
-        await work
-    finally:
-        aclose = getattr(llm, "aclose", None)  # the inference client's aiohttp session
-        if aclose is not None:
-            await aclose()
-
-
-def _invoke(llm: Any) -> None:
-    llm.invoke(MESSAGES)
-
-
-def _stream(llm: Any) -> None:
-    for _ in llm.stream(MESSAGES):
-        pass
-
-
-def _ainvoke(llm: Any) -> None:
-    asyncio.run(_closed(llm, llm.ainvoke(MESSAGES)))
-
-
-def _astream(llm: Any) -> None:
-    async def go() -> None:
-        async for _ in llm.astream(MESSAGES):
-            pass
-
-    asyncio.run(_closed(llm, go()))
-
-
-MODES: dict[str, Callable[[Any], None]] = {
-    "invoke": _invoke,
-    "stream": _stream,
-    "ainvoke": _ainvoke,
-    "astream": _astream,
-}
-UNARY = ("invoke", "ainvoke")  # the inference client reports no usage when streaming
 
 
 def _cases() -> list[Any]:
@@ -206,7 +111,7 @@ def test_without_the_map_a_bare_reported_name_is_an_assumed_version(
         get_cost_callback(table) as cb,
         dropped_cache_said(make),
     ):
-        _invoke(llm)
+        MODES["invoke"](llm)
     assumed = table.resolve("gpt-4o").model
     assert (list(cb.by_model), cb.assumed_requests) == ([assumed], 1)
     assert "model_version= on the client" not in str(w[0].message)  # these clients have none
@@ -301,7 +206,7 @@ def test_other_clients_raise_no_cached_tokens_warning(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with get_cost_callback(table) as cb:
-            _invoke(responses(server, "cached-4o"))
+            MODES["invoke"](responses(server, "cached-4o"))
     assert cb.prompt_tokens_cached == 400
 
 
@@ -315,7 +220,7 @@ def test_a_model_the_table_does_not_know_is_unpriced_with_a_reason_fit_for_the_c
         get_cost_callback(table) as cb,
         dropped_cache_said(make),
     ):
-        _invoke(llm)
+        MODES["invoke"](llm)
     assert (cb.total_cost, cb.successful_requests, cb.by_model) == (Decimal(0), 1, {})
     [unpriced] = cb.unpriced_requests
     assert (unpriced.usage_known, unpriced.prompt_tokens, unpriced.completion_tokens) == (
@@ -362,7 +267,7 @@ def test_each_client_speaks_its_own_wire_format(server: AzureServer) -> None:
         work()
         return server.wire[-1], server.requests[-1][1]
 
-    wire, body = last(lambda: _invoke(inference(server, "dated-4o")))
+    wire, body = last(lambda: MODES["invoke"](inference(server, "dated-4o")))
     assert (wire.path, wire.query) == (
         "/models/chat/completions",
         {"api-version": "2024-05-01-preview"},
@@ -373,39 +278,14 @@ def test_each_client_speaks_its_own_wire_format(server: AzureServer) -> None:
         {"role": "user", "content": "Hello!"},
     )
 
-    wire, body = last(lambda: _invoke(responses(server, "dated-4o")))
+    wire, body = last(lambda: MODES["invoke"](responses(server, "dated-4o")))
     assert (wire.path, wire.query) == ("/openai/v1/responses", {"api-version": "preview"})
     assert wire.headers["authorization"] == "Bearer test"
     assert body["model"] == "dated-4o"
     assert {"type": "message", "role": "user", "content": "Hello!"} in body["input"]
 
     credential = EntraCredential()
-    wire, body = last(lambda: _invoke(project(server, "dated-4o", credential)))
+    wire, body = last(lambda: MODES["invoke"](project(server, "dated-4o", credential)))
     assert (wire.path, wire.query) == ("/api/projects/proj/openai/v1/responses", {})
     assert wire.headers["authorization"] == "Bearer entra-token"
     assert credential.scopes == ["https://ai.azure.com/.default"]
-
-
-@tool
-def get_time() -> str:
-    """The time of day."""
-    return "noon"
-
-
-@pytest.mark.parametrize("make", CLIENTS.values(), ids=list(CLIENTS))
-def test_a_react_agent_loop_is_counted_once_per_model_call(
-    server: AzureServer, table: azcost.PricingTable, make: Callable[[AzureServer, str], Any]
-) -> None:
-    from langchain.agents import create_agent
-
-    agent = create_agent(make(server, "agent"), tools=[get_time])
-    before = len(server.requests)
-    with get_cost_callback(table) as cb:
-        result = agent.invoke({"messages": [("human", "What time is it?")]})
-    model_calls = len(server.requests) - before
-    assert model_calls == 2  # the tool call, then the answer
-    assert [m.type for m in result["messages"]] == ["human", "ai", "tool", "ai"]
-    assert result["messages"][-1].text == "Hello! How can I help you today?"
-    one = table.cost("gpt-4o-2024-08-06", input_tokens=31, output_tokens=8).total
-    assert (cb.successful_requests, cb.total_cost) == (model_calls, model_calls * one)
-    assert cb.unpriced_requests == []

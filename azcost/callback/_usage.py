@@ -14,6 +14,8 @@ response reports:
 - the service tier from ``response_metadata``, the generation's info, then
   ``llm_output``; on the ``priority`` and ``flex`` tiers langchain-openai names the
   detail keys ``priority_cache_read``, ``flex_reasoning``, ... and those are read;
+- a bare token count in place of ``token_usage`` (a total, no input/output split) is
+  unknown usage too: input and output tokens are priced differently;
 - an empty or missing usage is *unknown* usage, never zero tokens, except for the
   later prompts of a batch whose usage the first prompt carries (LangChain's
   ``LLMResult.flatten()`` gives them an empty ``token_usage``).
@@ -29,7 +31,7 @@ from langchain_core.outputs import LLMResult
 from ..pricing._kinds import KIND_OF_TOKEN_FIELD
 from ..pricing._tiers import TIER_NAMES
 
-__all__ = ["NO_USAGE", "NO_USAGE_CHAT", "NO_USAGE_LLM", "Usage", "read_usage"]
+__all__ = ["NO_USAGE", "NO_USAGE_CHAT", "NO_USAGE_LLM", "NO_USAGE_TOTAL", "Usage", "read_usage"]
 
 NO_USAGE_CHAT = "the chat model reported no token usage (a stream without a usage chunk?)"
 """Why a chat model's call has unknown usage."""
@@ -38,6 +40,11 @@ NO_USAGE_LLM = (
     "streaming: streaming=True)"
 )
 """Why a completion LLM's call has unknown usage."""
+NO_USAGE_TOTAL = (
+    "the client reported only a total of {!r} tokens, not its input and output tokens, "
+    "which are priced differently (langchain-azure-ai's Foundry agent nodes report only the total)"
+)
+"""Why a call whose client reported a bare token count has unknown usage."""
 NO_USAGE = "the result carries no token usage"
 """Why a result without generations has unknown usage."""
 
@@ -135,6 +142,9 @@ def _from_metadata(usage: Mapping[str, Any], reported: str | None, tier: str | N
 
 
 def _from_token_usage(tu: Mapping[str, Any], reported: str | None, tier: str | None) -> Usage:
+    if not isinstance(tu, Mapping):  # a bare count: langchain-azure-ai's Foundry agent nodes
+        why = NO_USAGE_TOTAL.format(tu)
+        return Usage(False, 0, 0, 0, _EMPTY, reported, tier, why)
     if "input_tokens" in tu:  # langchain-azure-ai's inference client: LangChain's names
         return _from_metadata(tu, reported, tier)
     details = _read(tu.get("prompt_tokens_details"), _OPENAI_INPUT, None)
