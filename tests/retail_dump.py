@@ -115,6 +115,8 @@ def _check(
     except MeterSkipped as exc:
         return f"skipped: {exc.reason}"
     want = (row.price * UNITS[row.unit]).normalize()
+    if target.model not in models:
+        return f"not priced: {target.model} is not in the table"
     try:
         day = max(row.start, _series_start(models[target.model], meter.deployment_type, row.region))
         if superseded is not None and superseded <= day:

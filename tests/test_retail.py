@@ -61,7 +61,6 @@ def _skip_reason(result: ImportResult, meter: str) -> str:
         ("gpt-5.4-mini-2026-03-17", "global-batch", "cached_input_per_mtok", "0.0375"),  # 1M
         ("gpt-5-2025-08-07", "global", "output_per_mtok", "10.00"),  # 1M
         ("gpt-35-turbo-0125", "regional", "input_per_mtok", "0.55"),  # 16K-0125 Input-regional
-        ("gpt-35-turbo-0301", "regional", "output_per_mtok", "2.00"),  # Az-GPT-3.5-turbo, flat
         ("text-embedding-3-small-1", "regional", "input_per_mtok", "0.02"),
     ],
 )
@@ -103,24 +102,30 @@ def test_meter_starting_later_opens_a_new_period(result: ImportResult) -> None:
     )
 
 
-def test_version_inferred_from_the_only_table_version_is_noted(result: ImportResult) -> None:
+def test_a_meter_naming_no_version_gets_the_version_azure_documents(
+    result: ImportResult,
+) -> None:
     note = _period(result, "gpt-4.1-2025-04-14", "regional").note
     assert "gpt 4.1 Inp regnl" in note
-    assert "version 2025-04-14 inferred" in note
+    assert "version 2025-04-14 from Azure's model documentation" in note
+    assert "https://learn.microsoft.com/" in note
 
 
-def test_old_meter_version_inferred_from_context_size_is_noted(result: ImportResult) -> None:
-    note = _period(result, "gpt-35-turbo-0301", "regional").note
-    assert "Az-GPT-3.5-turbo" in note
-    assert "inferred" in note
-    assert "context size" in note
+def test_an_old_meter_naming_only_a_context_size_is_skipped_never_guessed(
+    result: ImportResult,
+) -> None:
+    # Azure documents two 4K gpt-35-turbo versions (0301, 0613); the meter names neither
+    reason = _skip_reason(result, "Az-GPT-3.5-turbo Tokens")
+    assert "documents none for gpt-35-turbo 4k" in reason
+    assert "never guessed" in reason
+    assert "gpt-35-turbo-0301" not in result.file.models
 
 
 @pytest.mark.parametrize(
     ("meter", "reason"),
     [
-        ("Az-GPT4-Turbo-128K-Prompt Tokens", "version ambiguous"),
-        ("GPT 5 Chat Inpt Glbl 1M Tokens", "version ambiguous"),
+        ("Az-GPT4-Turbo-128K-Prompt Tokens", "documents none for gpt-4 128k"),
+        ("GPT 5 Chat Inpt Glbl 1M Tokens", "(the table has 2025-08-07, 2025-10-03): never guessed"),
         ("Az-GPT35-Turbo-4K-FTuned Training Unit", "fine-tuning"),
         ("Az-GPT35-Turbo-4K-FTuned Deployment Hosting Unit", "fine-tuning"),
         ("gpt 4.1 ft training Dz Tokens", "fine-tuning"),
@@ -185,6 +190,12 @@ def test_other_currency_is_refused_naming_file_item_and_meter(tmp_path: Path) ->
     [
         (lambda p: p["Items"][3].pop("retailPrice"), r"item 3 \(meterName .*retailPrice"),
         (lambda p: p["Items"][1].update(retailPrice="0.0025"), r"item 1 .*retailPrice"),
+        (
+            lambda p: p["Items"][2].update(tierMinimumUnits="1000"),
+            r"item 2 .*'tierMinimumUnits' must be a number >= 0, got '1000'",
+        ),
+        (lambda p: p["Items"][2].update(tierMinimumUnits=True), r"item 2 .*tierMinimumUnits"),
+        (lambda p: p["Items"][2].update(tierMinimumUnits=-1), r"item 2 .*tierMinimumUnits"),
         (lambda p: p["Items"][0].update(effectiveStartDate="soon"), r"item 0 .*effectiveStartDate"),
         (lambda p: p["Items"][4].update(meterName=7), r"item 4.*meterName"),
         (lambda p: p.pop("Items"), r"not a Retail Prices API response"),
@@ -206,6 +217,18 @@ def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
     bad.write_text('{"Items": [\n{"meterName": }\n]}')
     with pytest.raises(RetailImportError, match=r"broken\.json:2:15: malformed JSON"):
         read_pages([bad])
+
+
+def test_a_row_without_tier_minimum_units_starts_at_zero(tmp_path: Path) -> None:
+    page = json.loads(PAGES[0].read_text())
+    page["Items"][2].pop("tierMinimumUnits", None)
+    page["Items"][3]["tierMinimumUnits"] = 100
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page))
+    rows, _ = read_pages([path])
+    assert (rows[2].tier_minimum, rows[3].tier_minimum) == (Decimal(0), Decimal(100))
+    result = import_rows(rows, read_table(TABLE).file.models)
+    assert any("tiered price from 100 units" in s.reason for s in result.skipped)
 
 
 def test_missing_last_page_is_warned() -> None:

@@ -17,15 +17,17 @@ if TYPE_CHECKING:
     from ._fetch import fetch_pages
     from ._pages import RetailRow, read_pages, rows_from_page
     from ._retail import API_URL, ImportResult, import_rows
-    from ._versions import resolve_meter
+    from ._versions import DocumentedVersion, documented_versions, resolve_meter
 
 __all__ = [
     "API_URL",
+    "DocumentedVersion",
     "ImportResult",
     "Meter",
     "MeterSkipped",
     "RetailRow",
     "TokenKind",
+    "documented_versions",
     "fetch_pages",
     "import_rows",
     "iter_export",
@@ -43,6 +45,8 @@ __getattr__, __dir__ = lazy_exports(
         "iter_export": "._costexport",
         "fetch_pages": "._fetch",
         "resolve_meter": "._versions",
+        "DocumentedVersion": "._versions",
+        "documented_versions": "._versions",
         "API_URL": "._retail",
         "ImportResult": "._retail",
         "RetailRow": "._pages",

@@ -62,6 +62,24 @@ def _need(item: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
+_ZERO = Decimal(0)
+
+
+def _amount(
+    item: Mapping[str, Any], key: str, where: str, missing: Decimal | None = None
+) -> Decimal:
+    """A number >= 0 as a Decimal; text, a boolean or a negative is a located error, never 0."""
+    if key not in item and missing is not None:
+        return missing
+    value = item.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = Decimal(value)
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+        got = "missing" if key not in item else f"{value!r}"
+        raise RetailImportError(f"{where}: field {key!r} must be a number >= 0, got {got}")
+    return value
+
+
 def rows_from_page(page: Any, source: str) -> list[RetailRow]:
     """The rows of one parsed page (a dict with ``Items``); errors name the file, item and meter."""
     if not isinstance(page, dict) or not isinstance(page.get("Items"), list):
@@ -76,13 +94,7 @@ def rows_from_page(page: Any, source: str) -> list[RetailRow]:
         where = f"{source}: item {i}"
         if isinstance(meter, str):
             where += f" (meterName {meter!r})"
-        price = item.get("retailPrice")
-        if isinstance(price, int) and not isinstance(price, bool):
-            price = Decimal(price)
-        if not isinstance(price, Decimal) or not price.is_finite() or price < 0:
-            raise RetailImportError(
-                f"{where}: field 'retailPrice' must be a number >= 0, got {price!r}"
-            )
+        price = _amount(item, "retailPrice", where)
         start_text = _need(item, "effectiveStartDate", str, where)
         try:
             start = dt.datetime.fromisoformat(start_text.replace("Z", "+00:00")[:25])
@@ -92,7 +104,6 @@ def rows_from_page(page: Any, source: str) -> list[RetailRow]:
             ) from None
         if start.tzinfo is not None:
             start = start.astimezone(dt.timezone.utc)
-        tier = item.get("tierMinimumUnits", 0)
         rows.append(
             RetailRow(
                 file=source,
@@ -106,7 +117,7 @@ def rows_from_page(page: Any, source: str) -> list[RetailRow]:
                 start=start.date(),
                 price_type=_need(item, "type", str, where),
                 currency=_need(item, "currencyCode", str, where),
-                tier_minimum=Decimal(tier) if isinstance(tier, (int, Decimal)) else Decimal(0),
+                tier_minimum=_amount(item, "tierMinimumUnits", where, missing=_ZERO),
             )
         )
     return rows

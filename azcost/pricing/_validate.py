@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PricingFileError
@@ -162,7 +163,7 @@ def validate_text(path: str, text: str) -> tuple[PricingFile, Positions]:
     from ._schema import PricingFile
     from ._yaml import load_yaml
 
-    data, positions = load_yaml(path, text)
+    data, positions = load_yaml(path, text, lines=False)  # lines only to locate a problem
     if not isinstance(data, dict):
         raise PricingFileError(
             "a pricing file must be a mapping at the top level", path=path, line=1
@@ -170,13 +171,30 @@ def validate_text(path: str, text: str) -> tuple[PricingFile, Positions]:
     try:
         parsed = PricingFile.model_validate(data)
     except ValidationError as exc:
+        positions = load_yaml(path, text)[1]
         raise _problem_from_validation(exc, path, positions) from None
     problems = _semantic_checks(parsed, path, positions)
     if problems:
+        positions = load_yaml(path, text)[1]
+        problems = _semantic_checks(parsed, path, positions)
         first = problems[0]
         first.others = problems[1:]
         raise first
     return parsed, positions
+
+
+_rates_of = attrgetter(*RATE_FIELDS)  # a period's (or a tier's) rates, in KINDS order
+
+
+def _period(p: PricePeriod, sources: dict[str, SourceInfo]) -> Period:
+    tiers = p.service_tiers
+    return Period(
+        p.effective_from,
+        _rates_of(p),
+        sources[p.source],
+        p.note,
+        tuple((tier, _rates_of(r)) for tier, r in tiers.items()) if tiers else (),
+    )
 
 
 def compile_parsed(parsed: PricingFile, path: str) -> CompiledFile:
@@ -191,19 +209,7 @@ def compile_parsed(parsed: PricingFile, path: str) -> CompiledFile:
             SeriesInfo(
                 s.deployment_type,
                 s.region,
-                tuple(
-                    Period(
-                        p.effective_from,
-                        tuple(getattr(p, name) for name in RATE_FIELDS),
-                        sources[p.source],
-                        p.note,
-                        tuple(
-                            (tier, tuple(getattr(rates, name) for name in RATE_FIELDS))
-                            for tier, rates in (p.service_tiers or {}).items()
-                        ),
-                    )
-                    for p in s.periods
-                ),
+                tuple(_period(p, sources) for p in s.periods),
             )
             for s in e.prices
         )

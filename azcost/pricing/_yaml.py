@@ -77,10 +77,15 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
+class _Retrack(Exception):
+    """A duplicate key met without line tracking: parse again with it, for the message."""
+
+
 class _Builder:
-    def __init__(self, path: str, events: Iterator[yaml.Event]) -> None:
+    def __init__(self, path: str, events: Iterator[yaml.Event], track: bool = True) -> None:
         self.path = path
         self.events = events
+        self.track = track
         self.positions: Positions = {}
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.count = 0
@@ -107,8 +112,8 @@ class _Builder:
 
     def build(self, event: yaml.Event, where: tuple[str | int, ...]) -> Any:
         kind = type(event)
-        # the parser gives every event a start mark; only hand-made events lack one
-        self.positions.setdefault(where, event.start_mark.line + 1)  # type: ignore[union-attr]
+        if self.track:  # the parser gives every event a start mark (hand-made ones lack it)
+            self.positions.setdefault(where, event.start_mark.line + 1)  # type: ignore[union-attr]
         before = self.count
         self.count += 1
         if kind is yaml.ScalarEvent:
@@ -159,6 +164,11 @@ class _Builder:
             key = key_event.value
             if key == "<<" and not key_event.style:
                 raise self.fail(key_event, "merge keys ('<<') are not allowed")
+            if not self.track:
+                if key in out:
+                    raise _Retrack
+                out[key] = self.build(next(events), where)
+                continue
             path = (*where, key)
             if key in out:
                 first = self.positions[path]
@@ -174,7 +184,7 @@ class _Builder:
             item = next(events)
             if type(item) is yaml.SequenceEndEvent:
                 return out
-            out.append(self.build(item, (*where, len(out))))
+            out.append(self.build(item, (*where, len(out)) if self.track else where))
 
     def scalar(self, event: yaml.ScalarEvent) -> Any:
         text = event.value
@@ -200,17 +210,25 @@ class _Builder:
         return text
 
 
-def load_yaml(source: str | Path, text: str | None = None) -> tuple[Any, Positions]:
-    """Parse one YAML document strictly; return its data and the line of every value."""
+def load_yaml(
+    source: str | Path, text: str | None = None, *, lines: bool = True
+) -> tuple[Any, Positions]:
+    """Parse one YAML document strictly; return its data and the line of every value.
+
+    ``lines=False`` skips recording the lines (an empty map is returned): faster, for a
+    file expected to be valid, whose problems are then located by parsing it again.
+    """
     path = str(source)
     if text is None:
         try:
             text = read_text(path)
         except InputFileError as exc:
             raise as_pricing_error(exc) from None
-    builder = _Builder(path, yaml.parse(text, Loader=_Loader))
+    builder = _Builder(path, yaml.parse(text, Loader=_Loader), track=lines)
     try:
         return builder.document(), builder.positions
+    except _Retrack:
+        return load_yaml(path, text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
