@@ -1,6 +1,8 @@
 """Pricing core benchmark: table load, cost() per call, import time, `azcost price` process.
 
 Run: .venv/bin/python bench/bench_pricing.py [--quick]
+     .venv/bin/python bench/bench_pricing.py --compare A.yaml B.yaml ...  (parse and validate
+     each table, alternated, best of 15, CPU time: tables of different sizes in one run)
 
 In-process figures (table load, cost()) are CPU time of the measuring thread
 (``time.thread_time``), best of several runs, so a loaded machine does not inflate them;
@@ -225,5 +227,24 @@ def main() -> None:
     print(f"  python -c pass: {bare:.1f} ms")
 
 
+def compare(paths: list[str]) -> None:
+    """Parse and validate each table (no cache), alternated, best of 15, CPU milliseconds."""
+    from azcost.pricing import compile_file
+
+    for p in paths:
+        compile_file(p, use_cache=False)
+    best = dict.fromkeys(paths, float("inf"))
+    for _ in range(15):
+        for p in paths:
+            start = CPU()
+            compile_file(p, use_cache=False)
+            best[p] = min(best[p], CPU() - start)
+    for p in paths:
+        print(f"{p}: {Path(p).stat().st_size / 1024:.0f} KiB, {best[p] * 1000:.1f} ms CPU")
+
+
 if __name__ == "__main__":
-    main()
+    if "--compare" in sys.argv:
+        compare(sys.argv[sys.argv.index("--compare") + 1 :])
+    else:
+        main()
