@@ -33,6 +33,7 @@ gpt-35-turbo-0301          eastus                1         0     31       0     
 gpt-35-turbo (unresolved)  eastus                1         1      7       0       8      unpriced   0.0%
 -------------------------  -------------  --------  --------  -----  ------  ------  ------------  -----
 TOTAL                                            3         1   5038       0      24  0.019578 USD
+source: rollup: the daily rollup
 """
 
 AUDIT_REPRICED_BY_MONTH = """\
@@ -41,6 +42,7 @@ MONTH    REQUESTS  UNPRICED  INPUT  CACHED  OUTPUT          COST   SHARE  REPRIC
 2026-11         3         1   5038       0      24  0.019578 USD  100.0%  0.000039         n/a             2
 -------  --------  --------  -----  ------  ------  ------------  ------  --------  ----------  ------------
 TOTAL           3         1   5038       0      24  0.019578 USD          0.000039         n/a             2
+source: rollup: the daily rollup
 """
 
 
