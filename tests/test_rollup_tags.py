@@ -20,9 +20,11 @@ from ledger_helpers import UTC, make_record, sqlite_url
 
 from azcost.cli import main
 from azcost.errors import LedgerError, LedgerWarning
+from azcost import PricingTable
 from azcost.ledger import (
     CallRecord,
     Ledger,
+    Reprice,
     audit,
     backfill_rollup_tag,
     remove_rollup_tag,
@@ -132,6 +134,22 @@ def test_the_tag_rollup_answers_exactly_as_the_scan_of_every_call(ledger_url: st
     _record(ledger_url, records, rollup_tags=["user", "Ключ ü"])
     assert _audit_by_user(ledger_url) == _by_user(records)
     _assert_rollup_equals_scan(ledger_url, ["user", "Ключ ü"])
+
+
+def test_repricing_from_the_tag_rollup_equals_repricing_the_scan(
+    ledger_url: str, mini: PricingTable
+) -> None:
+    _record(ledger_url, _records(30), rollup_tags=["user"])
+    by = ["tag:user", "day"]
+    results = []
+    for _ in range(2):  # from the rollup, then scanned once the rollup is removed
+        with Ledger(ledger_url, create=False) as ledger:
+            result = audit(ledger.read_engine(), by, reprice=Reprice(mini))
+            results.append((result.source, [row.as_dict(by) for row in result]))
+            remove_rollup_tag(ledger.engine, "user")
+    assert [source for source, _ in results] == ["rollup:user", "scan"]
+    assert results[0][1] == results[1][1]
+    assert any(row["repriced_cost"] not in (None, "0") for row in results[0][1])
 
 
 def test_a_resent_run_id_counts_once_in_the_tag_rollup(ledger_url: str) -> None:
