@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from ledger_helpers import UTC, make_record, sqlite_url
 
+from azcost import PricingTable
 from azcost.cli import main
 from azcost.errors import LedgerError, LedgerWarning
-from azcost import PricingTable
 from azcost.ledger import (
     CallRecord,
     Ledger,
