@@ -123,7 +123,7 @@ def keep_tags(engine: Engine, keys: Sequence[str], where: str) -> None:
 
 def rollup_tags(engine: Engine) -> list[RollupTag]:
     """The keys rolled up, in key order."""
-    with engine.connect() as conn:
+    with engine.connect().execution_options(azcost_readonly=True) as conn:
         rows = conn.execute(sa.select(ROLLUP_TAGS).order_by(ROLLUP_TAGS.c.key))
         return [RollupTag(r.key, r.added_at, bool(r.ready), r.backfilled_through) for r in rows]
 
