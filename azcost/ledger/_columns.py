@@ -32,17 +32,18 @@ from ._tables import CALLS, COLUMNS, tags_meta_json
 __all__ = ["columns_of_json", "columns_of_records", "pg_rows", "sqlite_batches_of_columns"]
 
 Column = Sequence[Any]
-Batches = list[tuple[str, list[tuple[Any, ...]]]]
+Batches = list[tuple[str, Iterable[tuple[Any, ...]]]]
 
 FIELDS = tuple(f.name for f in fields(CallRecord))  # the order of the input columns
 _AT = {name: i for i, name in enumerate(FIELDS)}
+_GETTERS = tuple(map(attrgetter, FIELDS))
 _TEXT = tuple(f.name for f in fields(CallRecord) if f.type in ("str", "str | None"))
 _REQUIRED = frozenset(f.name for f in fields(CallRecord) if f.type == "str")
 _NONE = type(None)
 _STR_OR_NONE = frozenset((str, _NONE))
 _UTC = dt.timezone.utc
 _TZ = attrgetter("tzinfo")
-_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_FIRST, _SECOND, _DAY = itemgetter(0), itemgetter(1), itemgetter(slice(0, 10))
 # a cost a record may hold, as plain text with no redundant zero in front: exactly what
 # format(Decimal(text), "f") gives back, below MAX_COST, at most MAX_COST_PLACES places
 _PLAIN_COST = re.compile(r"(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,50})?")
@@ -130,8 +131,8 @@ def _days(col: Column, parse: bool) -> tuple[Column, Column]:
         raise _Refused
     if set(map(_TZ, col)) != {_UTC}:
         raise _Refused
-    pairs = list(map(ts_and_day, col))
-    return list(map(_FIRST, pairs)), list(map(_SECOND, pairs))
+    texts = list(map(_FIRST, map(ts_and_day, col)))  # no pair outlives its line
+    return texts, list(map(_DAY, texts))
 
 
 def _dates(col: Column, parse: bool) -> tuple[Column, int]:
@@ -228,18 +229,18 @@ def _null_batches(out: dict[str, tuple[Column, int]]) -> Batches:
             if text is not None:
                 fixed[name] = text
     bound = [name for name in COLUMNS if name not in fixed]
-    rows = list(zip(*(out[name][0] for name in bound), strict=True))
     some = [name for name in bound if out[name][1] == _SOME_NONE]
     keep = _first_of_each(out["run_id"][0])
+    if not some and keep is None:  # rows made one at a time as executemany reads them
+        return [(_insert(fixed), zip(*(out[name][0] for name in bound), strict=True))]
+    rows = list(zip(*(out[name][0] for name in bound), strict=True))
     if not some:
-        if keep is not None:
-            rows = [rows[i] for i in keep]
-        return [(_insert(fixed), rows)]
+        return [(_insert(fixed), [rows[i] for i in keep])]  # type: ignore[union-attr]  # some run id twice
     patterns = list(zip(*(map(is_, out[name][0], repeat(None)) for name in some), strict=True))
     groups: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
     for i in range(len(rows)) if keep is None else keep:
         groups.setdefault(patterns[i], []).append(rows[i])
-    batches = []
+    batches: Batches = []
     for pattern, group in groups.items():
         null = {name for name, is_null in zip(some, pattern, strict=True) if is_null}
         values = [i for i, name in enumerate(bound) if name not in null]
@@ -257,9 +258,10 @@ def _insert(fixed: dict[str, str]) -> str:
     )
 
 
-def columns_of_records(records: Iterable[CallRecord]) -> list[Column]:
+def columns_of_records(records: Sequence[CallRecord]) -> list[Column]:
     """The records' values as columns, in :data:`FIELDS` order."""
-    return list(zip(*map(attrgetter(*FIELDS), records), strict=True))
+    # field by field: no tuple per record for the garbage collector to count and visit
+    return [list(map(get, records)) for get in _GETTERS]
 
 
 def sqlite_batches_of_columns(cols: list[Column], *, parse: bool = False) -> Batches | None:

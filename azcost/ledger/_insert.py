@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -95,7 +95,7 @@ def _write_rows(engine: Engine, rows: list[tuple[Any, ...]]) -> int:
         return max(int(result.rowcount), 0)
 
 
-def _write_sqlite(engine: Engine, batches: list[tuple[str, list[tuple[Any, ...]]]]) -> int:
+def _write_sqlite(engine: Engine, batches: Sequence[tuple[str, Iterable[tuple[Any, ...]]]]) -> int:
     """SQLite: rows, then the rollup of the rows really added, in one transaction."""
     added = 0
     with engine.begin() as conn:  # BEGIN IMMEDIATE: one writer until the commit
