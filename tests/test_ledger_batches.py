@@ -144,3 +144,30 @@ def test_a_run_id_twice_in_one_batch_keeps_the_first(ledger_url: str, tmp_path: 
         done = ledger.import_jsonl(dump)
         assert (done.added, done.present) == (2, 1)
         assert [r.deployment for r in ledger.iter_records()] == ["first", "chat"]
+
+
+def test_odd_lines_are_judged_as_one_by_one(tmp_path: Path) -> None:
+    good = make_record(1).to_json()
+    odd = [
+        "  " + good,  # leading blanks: a good record
+        good[:-1] + ', "x": 1}',  # an unknown field
+        good + " 7",  # more after the object
+        good + "\x0b",  # a blank Python knows and JSON does not
+        good.replace('"run_id":"run-00000001"', '"run_id":"a","run_id":"b"'),
+        good.replace('"input_tokens":31', '"input_tokens":' + "9" * 40),
+        good.replace('"metadata":{"user":"ann"}', '"metadata":{"n":' + "9" * 40 + "}"),
+        good.replace('"tags":["feature:chat"]', '"tags":{}'),
+        good.replace('"tags":["feature:chat"]', '"tags":[' + "9" * 40 + "]"),
+        good.replace('"metadata":{"user":"ann"}', '"metadata":[]'),
+    ]
+    for i, line in enumerate(odd):
+        path = tmp_path / f"odd{i}.jsonl"
+        path.write_bytes(line.encode() + b"\r\n")
+        try:
+            expected = ("added", CallRecord.from_json(line).run_id)
+        except ValueError as exc:
+            expected = ("rejected", f"{path}:1: {exc}")
+        with Ledger(f"sqlite:///{tmp_path / f'odd{i}.db'}") as ledger:
+            done = ledger.import_jsonl(path)
+            got = ("added", ledger.iter_records().__next__().run_id) if done.added else None
+        assert (got or ("rejected", done.problems[0])) == expected, line

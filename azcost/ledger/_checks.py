@@ -158,6 +158,7 @@ _decode = json.JSONDecoder(
     parse_constant=refuse_constant, parse_int=_parse_int, object_pairs_hook=_unique_keys
 ).decode
 _encode = json.JSONEncoder(separators=(",", ":")).encode
+_encode_labels = json.JSONEncoder(separators=(",", ":"), default=str).encode  # tags: text only
 
 
 def _cost_of(name: str, value: Any) -> Decimal | None:
@@ -220,7 +221,11 @@ def record_from_dict(data: Any) -> CallRecord:
     meta = data.get("metadata", {})
     if type(meta) is not dict:
         _fail("metadata", "must be an object")
-    check_labels_json(_encode(tags), _encode(meta))
+    try:
+        meta_json = _encode(meta)
+    except TypeError:  # a Decimal: an integer too long to read as one (see _parse_int)
+        _fail("metadata", "holds an integer longer than 30 digits")
+    check_labels_json(_encode_labels(tags), meta_json)
     rec = CallRecord(**values)
     check_record(rec)
     return rec

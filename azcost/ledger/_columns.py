@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from decimal import Decimal
 from itertools import chain, compress, repeat
+from json.scanner import make_scanner
 from operator import attrgetter, is_, is_not, itemgetter
 from typing import Any
 
@@ -289,7 +290,9 @@ def pg_rows(cols: list[Column], *, parse: bool = False) -> list[tuple[Any, ...]]
 
 # JSON objects decode to tuples of (key, value) pairs, arrays to lists: a key given twice
 # shows as a dict shorter than its pairs, and an object is never mistaken for an array
-_decode = json.JSONDecoder(object_pairs_hook=tuple, parse_constant=refuse_constant).decode
+_decoder = json.JSONDecoder(object_pairs_hook=tuple, parse_constant=refuse_constant)
+_scan: Callable[[str, int], tuple[Any, int]] = make_scanner(_decoder)  # type: ignore[arg-type]  # typeshed types it as its own class
+_LINE_ENDS = ("\n", "\r\n")
 _MISSING = object()  # a required field left out: refused by its column's type check
 _DEFAULTS: dict[str, Any] = {
     f.name: _MISSING if f.name in ("run_id", "timestamp") else f.default for f in fields(CallRecord)
@@ -333,7 +336,13 @@ def _metadata(col: Column) -> list[dict[str, Any]]:
 
 def _values_of(line: bytes) -> tuple[Any, ...]:
     """One line's field values in :data:`FIELDS` order; :class:`_Refused` if unusual."""
-    pairs = _decode(line.decode("utf-8"))
+    text = line.decode("utf-8")
+    try:
+        pairs, end = _scan(text, 0)  # JSONDecoder.decode without its Python wrapper
+    except StopIteration:  # not JSON at the start; never let it end the caller's map()
+        raise _Refused from None
+    if end != len(text) and text[end:] not in _LINE_ENDS:  # more than the line's end
+        raise _Refused
     if type(pairs) is not tuple:
         raise _Refused
     data = dict(pairs)
