@@ -68,6 +68,8 @@ class AuditRow:
     """Cost under the re-pricing table of the calls it could price, when asked."""
     unrepriced_requests: int = 0
     """Calls the re-pricing table could not price."""
+    unrepriced_reasons: dict[str, int] = field(default_factory=dict)
+    """Why the re-pricing table could not price them: reason -> calls."""
 
     @property
     def difference(self) -> Decimal | None:
@@ -98,6 +100,7 @@ class AuditRow:
             out["repriced_cost"] = money_str(self.repriced_cost) if self.repriced_any else None
             out["difference"] = None if diff is None else money_str(diff)
             out["unrepriced_requests"] = self.unrepriced_requests
+            out["unrepriced_reasons"] = dict(self.unrepriced_reasons)
         return out
 
 
@@ -124,7 +127,9 @@ class Reprice:
     """Price every call as this model instead of the recorded one."""
 
 
-_REPRICE_DETAIL = ("model", "reported_model", "model_version", "deployment_type", "region", "day")
+_REPRICE_DETAIL = (
+    "model", "reported_model", "model_version", "deployment_type", "region", "service_tier", "day",
+)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- audit
@@ -165,6 +170,7 @@ def audit(
         )
         if reprice is not None:
             _reprice(conn, rows, ask, reprice, used.source)
+            rows.note += ", re-priced per service tier from the same source"
     totals: dict[str, Decimal] = {}
     for row in rows:
         totals[row.currency] = _add(totals.get(row.currency, Decimal(0)), row.total_cost)
@@ -186,10 +192,11 @@ def _order(keys: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
 def _reprice(
     conn: Connection, rows: list[AuditRow], ask: Ask, reprice: Reprice, src: Source
 ) -> None:
-    """Price the recorded usage again, aggregated per model/deployment type/region/day.
+    """Price the recorded usage again, aggregated per model/deployment type/region/tier/day.
 
     Cost is linear in tokens at fixed rates, so pricing summed tokens equals summing
-    the per-call prices exactly, with far fewer lookups.
+    the per-call prices exactly, with far fewer lookups. A call on a service tier is
+    priced at that tier's rates or not re-priced (with the reason), never at another's.
     """
     query, n = src.select(ask, detail=_REPRICE_DETAIL, with_cost=False)
     index = {(*row.keys, row.currency): row for row in rows}
@@ -198,26 +205,28 @@ def _reprice(
     head = n - len(_REPRICE_DETAIL)
     for r in conn.execute(query):
         row = index[tuple(r[:head])]
-        model, reported, version, dep_type, region, day = r[head:n]
+        model, reported, version, dep_type, region, tier, day = r[head:n]
         count = int(r[n])
         tokens: dict[str, Any] = {
             k: int(v or 0) for k, v in zip(TOKEN_FIELDS, r[n + 2 :], strict=True)
         }
         name = reprice.model or model or reported
-        if name is None:
-            row.unrepriced_requests += count
-            continue
         try:
+            if name is None:
+                raise AzcostError("no model recorded")
             cost = reprice.table.cost(
                 name,
                 model_version=None if (reprice.model or model) else version,
                 deployment_type=reprice.deployment_type or dep_type,
                 region=region,
+                service_tier=tier,
                 at=dt.date.fromisoformat(day),
                 **tokens,
             )
-        except AzcostError:
+        except AzcostError as exc:
             row.unrepriced_requests += count
+            reasons = row.unrepriced_reasons
+            reasons[str(exc)] = reasons.get(str(exc), 0) + count
             continue
         row.repriced_cost = _add(row.repriced_cost or Decimal(0), cost.total)
 
@@ -240,8 +249,8 @@ def render_csv(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
     buf = io.StringIO()
     if not dicts:
         fields = [*by, "currency", "requests", "total_cost"]
-    else:
-        fields = [k for k in dicts[0] if k != "group"]
+    else:  # the dimension columns carry the group; reasons are listed in JSON and the table
+        fields = [k for k in dicts[0] if k not in ("group", "unrepriced_reasons")]
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(dicts)
@@ -294,4 +303,8 @@ def render_table(rows: Sequence[AuditRow], by: Sequence[str]) -> str:
             t.unrepriced_requests += r.unrepriced_requests
     footer = [line(["TOTAL", *[""] * (len(by) - 1)], t) for t in totals.values()]
     out = text_table(head, body, footer, left=len(by), rules=True)
+    for r in rows:  # why calls were not re-priced, group by group
+        group = " / ".join("(none)" if k is None else k for k in r.keys) or "all"
+        for reason, n in sorted(r.unrepriced_reasons.items()):
+            out.append(f"not re-priced: {n} call(s) of {group}: {reason}")
     return "\n".join(out) + "\n"

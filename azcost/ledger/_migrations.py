@@ -16,11 +16,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ._rollups import TAG_HOOK_WHERE, daily_rollup_sql, run_upsert, tag_rollup_sql
 from ._tables import (
     CALLS,
     DAILY,
     MIGRATIONS_TABLE,
-    ROLLUP_KEYS,
     ROLLUP_TAGS,
     calls_columns,
     daily_table,
@@ -56,6 +56,13 @@ _M001_COSTS = (
     "audio_output_cost",
     "total_cost",
 )
+
+# The keys of the daily rollup of m004 and of the tag rollups of m009; m010 adds the tier.
+_M004_KEYS = (
+    "day", "model", "reported_model", "model_version", "deployment", "deployment_type",
+    "region", "currency",
+)  # fmt: skip
+_M010_KEYS = (*_M004_KEYS[:-1], "service_tier", "currency")
 
 _json = json.JSONEncoder(separators=(",", ":"), sort_keys=True, default=str).encode
 
@@ -113,23 +120,24 @@ def _m004_daily_rollup(conn: Connection) -> None:
     """SQLite: the daily rollup table, its trigger and a partial index of inexact rows."""
     if conn.dialect.name != "sqlite":
         return
-    daily = daily_table(_M001_TOKENS)
+    keys = _M004_KEYS
+    daily = daily_table(_M001_TOKENS, keys)
     daily.create(conn)
     sums_cols = rollup_sums(_M001_TOKENS)
-    values = rollup_values("", _M001_TOKENS)
-    cols = ", ".join((*ROLLUP_KEYS, *sums_cols))
-    sums = [f"sum({v})" for v in values[len(ROLLUP_KEYS) :]]
+    values = rollup_values("", _M001_TOKENS, keys)
+    cols = ", ".join((*keys, *sums_cols))
+    sums = [f"sum({v})" for v in values[len(keys) :]]
     conn.exec_driver_sql(
         f"INSERT INTO {daily.name} ({cols}) "
-        f"SELECT {', '.join(values[: len(ROLLUP_KEYS)])}, {', '.join(sums)} "
-        f"FROM {CALLS.name} GROUP BY {', '.join(str(i + 1) for i in range(len(ROLLUP_KEYS)))}"
+        f"SELECT {', '.join(values[: len(keys)])}, {', '.join(sums)} "
+        f"FROM {CALLS.name} GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
     )
     update = ", ".join(f"{k} = {k} + excluded.{k}" for k in sums_cols)
-    new_values = ", ".join(rollup_values("NEW.", _M001_TOKENS))
+    new_values = ", ".join(rollup_values("NEW.", _M001_TOKENS, keys))
     conn.exec_driver_sql(
         f"CREATE TRIGGER {CALLS.name}_daily AFTER INSERT ON {CALLS.name} BEGIN "
         f"INSERT INTO {daily.name} ({cols}) VALUES ({new_values}) "
-        f"ON CONFLICT ({', '.join(ROLLUP_KEYS)}) DO UPDATE SET {update}; END"
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {update}; END"
     )
     conn.exec_driver_sql(
         f"CREATE INDEX ix_{CALLS.name}_inexact ON {CALLS.name} (day) "
@@ -202,7 +210,36 @@ def _m009_rollup_tags(conn: Connection) -> None:
         sa.Column("ready", sa.Boolean, nullable=False),
         sa.Column("backfilled_through", sa.Text, nullable=False),
     ).create(conn)
-    tag_daily_table(tokens, conn.dialect.name).create(conn)
+    tag_daily_table(tokens, conn.dialect.name, _M004_KEYS).create(conn)
+
+
+@migration
+def _m010_rollups_by_service_tier(conn: Connection) -> None:
+    """The service tier in the keys of the daily rollup (SQLite) and the tag rollups, rebuilt
+    from the calls: each tag key counts the calls its backfill had counted."""
+    tokens = (*_M001_TOKENS, *_M006_TOKENS)
+    dialect = conn.dialect.name
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if dialect == "sqlite":
+            conn.exec_driver_sql(f"DROP TABLE {DAILY.name}")
+            daily = daily_table(tokens, _M010_KEYS)
+            daily.create(conn)
+            batch, rows = (daily_rollup_sql("1", per_row=p, table=daily) for p in (False, True))
+            run_upsert(cur, batch, rows, ())
+        tags = tag_daily_table(tokens, dialect, _M010_KEYS)
+        conn.exec_driver_sql(f"DROP TABLE {tags.name}")
+        tags.create(conn)
+        sql = [
+            tag_rollup_sql(dialect, CALLS.name, TAG_HOOK_WHERE, per_row=p, table=tags)
+            for p in (False, True)
+        ]
+        if dialect == "sqlite":
+            run_upsert(cur, sql[0], sql[1], ())
+        else:
+            cur.execute(sql[0])
+    finally:
+        cur.close()
 
 
 _PG_LOCK_KEY = 0x617A636F7374  # "azcost": one advisory lock serialises concurrent migrators

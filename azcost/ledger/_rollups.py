@@ -22,17 +22,15 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ._tables import (
     CALLS,
     COLUMNS,
     DAILY,
-    ROLLUP_KEYS,
-    ROLLUP_SUMS,
     ROLLUP_TAGS,
     TAG_DAILY,
-    TAG_KEYS,
     rollup_values,
 )
 
@@ -42,30 +40,38 @@ __all__ = [
     "ROLLUP_ROWS_SQL",
     "TAG_HOOK_WHERE",
     "add_tag_rollups",
+    "daily_rollup_sql",
     "pg_tag_keys_locked",
     "run_upsert",
     "tag_rollup_sql",
     "tag_value_sql",
 ]
 
-_ROLLUP_INTO = f"INSERT INTO {DAILY.name} ({', '.join((*ROLLUP_KEYS, *ROLLUP_SUMS))}) "
-_ROLLUP_UPSERT = (
-    f"ON CONFLICT ({', '.join(ROLLUP_KEYS)}) DO UPDATE SET "
-    f"{', '.join(f'{k} = {k} + excluded.{k}' for k in ROLLUP_SUMS)}"
-)
 
-ROLLUP_BATCH_SQL = (
-    f"{_ROLLUP_INTO}SELECT {', '.join(rollup_values('')[: len(ROLLUP_KEYS)])}, "
-    f"{', '.join(f'sum({v})' for v in rollup_values('')[len(ROLLUP_KEYS) :])} "
-    f"FROM {CALLS.name} WHERE rowid > ? "
-    f"GROUP BY {', '.join(str(i + 1) for i in range(len(ROLLUP_KEYS)))} {_ROLLUP_UPSERT}"
-)
+def daily_rollup_sql(where: str, *, per_row: bool = False, table: sa.Table = DAILY) -> str:
+    """SQLite: add the calls in *where* to the daily rollup *table* (its keys and sums)."""
+    keys = [c.name for c in table.primary_key.columns]
+    sums = [c.name for c in table.columns if not c.primary_key]
+    values = rollup_values("", sums[2:-2], keys)
+    into = f"INSERT INTO {table.name} ({', '.join((*keys, *sums))}) "
+    upsert = (
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        f"{', '.join(f'{k} = {k} + excluded.{k}' for k in sums)}"
+    )
+    source = f"FROM {CALLS.name} WHERE {where}"
+    if per_row:
+        return f"{into}SELECT {', '.join(values)} {source} ORDER BY rowid {upsert}"
+    n = len(keys)
+    return (
+        f"{into}SELECT {', '.join(values[:n])}, {', '.join(f'sum({v})' for v in values[n:])} "
+        f"{source} GROUP BY {', '.join(str(i + 1) for i in range(n))} {upsert}"
+    )
+
+
+ROLLUP_BATCH_SQL = daily_rollup_sql("rowid > ?")
 """SQLite: add the calls with rowid above the parameter to the daily rollup."""
 
-ROLLUP_ROWS_SQL = (
-    f"{_ROLLUP_INTO}SELECT {', '.join(rollup_values(''))} "
-    f"FROM {CALLS.name} WHERE rowid > ? ORDER BY rowid {_ROLLUP_UPSERT}"
-)
+ROLLUP_ROWS_SQL = daily_rollup_sql("rowid > ?", per_row=True)
 """As :data:`ROLLUP_BATCH_SQL`, one row at a time (a sum past 64 bits becomes REAL)."""
 
 
@@ -80,18 +86,25 @@ TAG_HOOK_WHERE = "(k.ready OR c.run_id <= k.backfilled_through)"
 """The keys a writer's batch counts a call for (see the module docstring)."""
 
 
-def tag_rollup_sql(dialect: str, calls: str, where: str, *, per_row: bool = False) -> str:
-    """Add the rows of *calls* (read as ``c``) to the rollup of each key ``k`` in *where*."""
-    table = TAG_DAILY[dialect]
-    n = len(ROLLUP_KEYS)
-    values = rollup_values("c.")
-    if dialect == "postgresql":  # an exact NUMERIC sum instead of pico units
+def tag_rollup_sql(
+    dialect: str, calls: str, where: str, *, per_row: bool = False, table: sa.Table | None = None
+) -> str:
+    """Add the rows of *calls* (read as ``c``) to the rollup of each key ``k`` in *where*.
+
+    *table* is the tag rollup (its keys and sums); by default the backend's latest one.
+    """
+    table = TAG_DAILY[dialect] if table is None else table
+    pk = [c.name for c in table.primary_key.columns]
+    sums = [c.name for c in table.columns if not c.primary_key]
+    n = len(pk) - 3  # after tag_key, tagged, tag_value: the daily rollup's keys
+    pg = dialect == "postgresql"  # an exact NUMERIC sum instead of pico units
+    values = rollup_values("c.", sums[2:-1] if pg else sums[2:-2], pk[3:])
+    if pg:
         values = [*values[:-2], "coalesce(c.total_cost, 0)"]
     tag = tag_value_sql(dialect, "c.labels", "k.key")
     keys = ["k.key", f"CASE WHEN {tag} IS NULL THEN 0 ELSE 1 END", f"coalesce({tag}, '')"]
     keys += values[:n]
-    sums = [col.name for col in table.columns if not col.primary_key]
-    into = f"INSERT INTO {table.name} ({', '.join((*TAG_KEYS, *sums))}) "
+    into = f"INSERT INTO {table.name} ({', '.join((*pk, *sums))}) "
     source = f"FROM {calls} c, {ROLLUP_TAGS.name} k WHERE {where}"
     if per_row:
         select = f"SELECT {', '.join(keys + values[n:])} {source} ORDER BY c.rowid"
@@ -102,7 +115,7 @@ def tag_rollup_sql(dialect: str, calls: str, where: str, *, per_row: bool = Fals
         if dialect == "postgresql":  # concurrent writers lock the rollup rows in one order
             select += f" ORDER BY {groups}"
     update = ", ".join(f"{k} = {table.name}.{k} + excluded.{k}" for k in sums)
-    return f"{into}{select} ON CONFLICT ({', '.join(TAG_KEYS)}) DO UPDATE SET {update}"
+    return f"{into}{select} ON CONFLICT ({', '.join(pk)}) DO UPDATE SET {update}"
 
 
 _TAG_BATCH_SQL = tag_rollup_sql("sqlite", CALLS.name, f"c.rowid > ? AND {TAG_HOOK_WHERE}")

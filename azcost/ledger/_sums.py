@@ -58,7 +58,7 @@ DIMENSIONS = (
 
 _PICO = -12
 
-_ROLLUP_DIMS = frozenset(DIMENSIONS) - {"service-tier", "match"}  # not in SQLite's rollup
+_ROLLUP_DIMS = frozenset(DIMENSIONS) - {"match"}  # not in the rollups' keys
 _N_METRICS = 2 + len(TOKEN_FIELDS)
 _INEXACT = sa.and_(CALLS.c.total_cost.is_not(None), CALLS.c.total_cost_pico.is_(None))
 

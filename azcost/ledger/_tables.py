@@ -297,19 +297,17 @@ def insert_sql(dialect: str) -> str:
     )
 
 
-# The daily rollup (SQLite only): one row per (day, model, deployment, type, region,
-# currency) with running sums. The writer adds each batch to it in the batch's own
-# transaction (see ROLLUP_BATCH_SQL). Audits by model, deployment, type, region, day or
-# month read it instead of every call, so they take the same time at 1M or 10M calls.
-# NULL keys are stored as '' (SQLite treats NULLs in a primary key as distinct, which
-# would defeat the upsert). The pico sum becomes REAL if it ever overflows 64 bits; the
-# audit then falls back to the calls table. PostgreSQL sums NUMERIC fast enough and keeps
-# no daily rollup (only the tag rollups below).
+# The daily rollup (SQLite only): one row per ROLLUP_KEYS with running sums, added to by
+# the writer in each batch's transaction (ROLLUP_BATCH_SQL). Audits by any of its keys,
+# and re-pricing (which needs the tier), read it instead of every call: the same time at
+# 1M or 10M calls. NULL keys are stored as '' (NULLs in a SQLite primary key are distinct,
+# which would defeat the upsert). A pico sum past 64 bits becomes REAL; the audit then
+# reads the calls. PostgreSQL sums NUMERIC and keeps no daily rollup (only tag rollups).
 
 ROLLUP_KEYS = (
     "day", "model", "reported_model", "model_version", "deployment", "deployment_type",
-    "region", "currency",
-)  # fmt: skip
+    "region", "service_tier", "currency",
+)  # fmt: skip  # the day first, the currency last (rollup_values relies on it)
 
 
 def rollup_sums(tokens: Sequence[str]) -> tuple[str, ...]:
@@ -317,12 +315,12 @@ def rollup_sums(tokens: Sequence[str]) -> tuple[str, ...]:
     return ("requests", "priced_requests", *tokens, "cost_pico", "inexact_requests")
 
 
-def daily_table(tokens: Sequence[str]) -> sa.Table:
-    """The daily rollup table with the given token columns."""
+def daily_table(tokens: Sequence[str], keys: Sequence[str] = ROLLUP_KEYS) -> sa.Table:
+    """The daily rollup table with the given token columns and keys."""
     return sa.Table(
         "azcost_daily",
         sa.MetaData(),
-        *(sa.Column(k, sa.Text, primary_key=True) for k in ROLLUP_KEYS),
+        *(sa.Column(k, sa.Text, primary_key=True) for k in keys),
         *(sa.Column(k, sa.BigInteger, nullable=False) for k in rollup_sums(tokens)),
         info={"dialect": "sqlite"},
     )
@@ -352,8 +350,8 @@ ROLLUP_TAGS = sa.Table(
 TAG_KEYS = ("tag_key", "tagged", "tag_value", *ROLLUP_KEYS)
 
 
-def tag_daily_table(tokens: Sequence[str], dialect: str) -> sa.Table:
-    """The tag rollup with these token columns; cost in pico units on SQLite, NUMERIC on PG."""
+def tag_daily_table(tokens: Sequence[str], dialect: str, keys: Sequence[str]) -> sa.Table:
+    """The tag rollup with these tokens and keys; cost in pico units (SQLite) or NUMERIC."""
     costs: list[sa.Column[Any]]
     if dialect == "postgresql":
         costs = [sa.Column("total_cost", Money, nullable=False)]
@@ -364,7 +362,7 @@ def tag_daily_table(tokens: Sequence[str], dialect: str) -> sa.Table:
         sa.MetaData(),
         *(
             sa.Column(k, sa.Integer if k == "tagged" else sa.Text, primary_key=True)
-            for k in TAG_KEYS
+            for k in ("tag_key", "tagged", "tag_value", *keys)
         ),
         *(sa.Column(k, sa.BigInteger, nullable=False) for k in rollup_sums(tokens)[:-2]),
         *costs,
@@ -372,7 +370,7 @@ def tag_daily_table(tokens: Sequence[str], dialect: str) -> sa.Table:
     )
 
 
-TAG_DAILY = {d: tag_daily_table(TOKEN_FIELDS, d) for d in ("sqlite", "postgresql")}
+TAG_DAILY = {d: tag_daily_table(TOKEN_FIELDS, d, ROLLUP_KEYS) for d in ("sqlite", "postgresql")}
 """The tag rollup of each backend."""
 
 TABLES: tuple[sa.Table, ...] = (MIGRATIONS_TABLE, CALLS, DAILY, ROLLUP_TAGS, *TAG_DAILY.values())
@@ -385,13 +383,15 @@ def on_dialect(item: sa.Table | sa.Index, dialect: str) -> bool:
     return only is None or only == dialect
 
 
-def rollup_values(prefix: str, tokens: Sequence[str] = TOKEN_FIELDS) -> list[str]:
-    """SQL expressions of one call's rollup keys and sums (columns read with *prefix*)."""
-    keys = [f"{prefix}day"] + [f"coalesce({prefix}{k}, '')" for k in ROLLUP_KEYS[1:-1]]
-    keys.append(f"{prefix}currency")
+def rollup_values(
+    prefix: str, tokens: Sequence[str] = TOKEN_FIELDS, keys: Sequence[str] = ROLLUP_KEYS
+) -> list[str]:
+    """SQL expressions of one call's rollup *keys* and sums (columns read with *prefix*)."""
     inexact = f"{prefix}total_cost IS NOT NULL AND {prefix}total_cost_pico IS NULL"
     return [
-        *keys,
+        f"{prefix}day",
+        *(f"coalesce({prefix}{k}, '')" for k in keys[1:-1]),
+        f"{prefix}currency",
         "1",
         f"CASE WHEN {prefix}priced THEN 1 ELSE 0 END",
         *(f"{prefix}{t}" for t in tokens),
