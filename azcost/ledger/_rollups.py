@@ -109,11 +109,12 @@ def tag_rollup_sql(
     if per_row:
         select = f"SELECT {', '.join(keys + values[n:])} {source} ORDER BY c.rowid"
     else:
-        groups = ", ".join(str(i + 1) for i in range(len(keys)))
+        # grouped by the tag's value itself: SQLite then reads it once per row
+        groups = ", ".join(["k.key", tag, *values[:n]])
         select = f"SELECT {', '.join(keys)}, {', '.join(f'sum({v})' for v in values[n:])} "
         select += f"{source} GROUP BY {groups}"
         if dialect == "postgresql":  # concurrent writers lock the rollup rows in one order
-            select += f" ORDER BY {groups}"
+            select += f" ORDER BY {', '.join(str(i + 1) for i in range(len(keys)))}"
     update = ", ".join(f"{k} = {table.name}.{k} + excluded.{k}" for k in sums)
     return f"{into}{select} ON CONFLICT ({', '.join(pk)}) DO UPDATE SET {update}"
 
