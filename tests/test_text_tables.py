@@ -42,7 +42,9 @@ MONTH    REQUESTS  UNPRICED  INPUT  CACHED  OUTPUT          COST   SHARE  REPRIC
 2026-11         3         1   5038       0      24  0.019578 USD  100.0%  0.000039         n/a             2
 -------  --------  --------  -----  ------  ------  ------------  ------  --------  ----------  ------------
 TOTAL           3         1   5038       0      24  0.019578 USD          0.000039         n/a             2
-source: rollup: the daily rollup
+not re-priced: 1 call(s) of 2026-11: model 'gpt-4o-2024-08-06': no regional price in the table (priced: global)
+not re-priced: 1 call(s) of 2026-11: unknown model 'gpt-35-turbo'; closest known: gpt-35-turbo-0301, gpt-4o
+source: rollup: the daily rollup, re-priced per service tier from the same source
 """
 
 
