@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from ._identity import Client, identify, resource_of_endpoint
     from ._scope import CostCallbackScope, get_cost_callback, get_openai_callback
     from ._tally import ModelUsage, UnpricedCall, build_record
-    from ._usage import NO_USAGE, NO_USAGE_CHAT, NO_USAGE_LLM, NO_USAGE_TOTAL, Usage, read_usage
+    from ._usage import (
+        NO_USAGE,
+        NO_USAGE_CHAT,
+        NO_USAGE_LLM,
+        NO_USAGE_TOTAL,
+        Usage,
+        read_plain_usage,
+        read_usage,
+    )
 
 __all__ = [
     "NO_USAGE",
@@ -36,6 +44,7 @@ __all__ = [
     "get_openai_callback",
     "identify",
     "load_deployments",
+    "read_plain_usage",
     "read_usage",
     "resource_of_endpoint",
 ]
@@ -58,7 +67,15 @@ __getattr__, __dir__ = lazy_exports(
         "UnpricedCall": "._tally",
         "build_record": "._tally",
         **dict.fromkeys(
-            ("NO_USAGE", "NO_USAGE_CHAT", "NO_USAGE_LLM", "NO_USAGE_TOTAL", "Usage", "read_usage"),
+            (
+                "NO_USAGE",
+                "NO_USAGE_CHAT",
+                "NO_USAGE_LLM",
+                "NO_USAGE_TOTAL",
+                "Usage",
+                "read_plain_usage",
+                "read_usage",
+            ),
             "._usage",
         ),
     },

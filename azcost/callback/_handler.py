@@ -35,16 +35,16 @@ from ..pricing._table import Cost, PricingTable
 from ._deployments import Deployment, DeploymentsSource, load_deployments
 from ._identity import (
     Client,
+    ClientCache,
     Identity,
-    client_of,
-    drops_cached_tokens,
+    cached_client,
     identify,
     no_chat_usage_reason,
 )
 from ._metrics import CHAT, MetricsSource, SpendMetrics
 from ._price import price
 from ._tally import Totals, UnpricedCall, build_record
-from ._usage import NO_USAGE_CHAT, Usage, read_usage
+from ._usage import NO_USAGE_CHAT, Usage, read_plain_usage, read_usage
 
 __all__ = ["CostCallbackHandler", "LedgerLike", "OnAssumed", "OnUnknown"]
 
@@ -153,7 +153,8 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         self._runs: dict[UUID, _Started] = {}
         self._warned_assumed: set[str | None] = set()
         self._warned_cache = False
-        self._identities: dict[tuple[str | None, ...], Identity] = {}
+        self._identities: dict[tuple[Client, str | None], Identity] = {}
+        self._clients: ClientCache = {}
         # the OpenTelemetry instruments each counted call is recorded on
         self._metrics = SpendMetrics(metrics, self.pricing, metrics_attributes) if metrics else None
         if isinstance(ledger, str):  # last: nothing above can fail and leave it open
@@ -205,7 +206,16 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Remember what the client said about itself; refuse the call when over budget."""
-        self._start(run_id, serialized, tags, metadata, kwargs.get("batch_size", 1))
+        if self.closed:
+            return
+        if self.budget is not None:
+            self.check_budget()
+        runs = self._runs
+        seen = runs.get(run_id)
+        # a handler both in a block and in the config gets every event twice: count the
+        # deliveries, so the call is counted at its first end only
+        deliveries = 1 if seen is None else seen[4] + 1
+        runs[run_id] = (serialized, tags, metadata, kwargs.get("batch_size", 1), deliveries)
 
     def on_llm_start(
         self,
@@ -218,25 +228,9 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         """Same as :meth:`on_chat_model_start`, for completion LLMs."""
-        self._start(run_id, serialized, tags, metadata, kwargs.get("batch_size", 1))
-
-    def _start(
-        self,
-        run_id: UUID,
-        serialized: dict[str, Any],
-        tags: list[str] | None,
-        metadata: dict[str, Any] | None,
-        batch_size: int,
-    ) -> None:
-        if self.closed:
-            return
-        if self.budget is not None:
-            self.check_budget()
-        runs = self._runs
-        seen = runs.get(run_id)
-        # a handler both in a block and in the config gets every event twice: count the
-        # deliveries, so the call is counted at its first end only
-        runs[run_id] = (serialized, tags, metadata, batch_size, 1 if seen is None else seen[4] + 1)
+        self.on_chat_model_start(
+            serialized, [], run_id=run_id, tags=tags, metadata=metadata, **kwargs
+        )
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         """A failed call is not counted."""
@@ -278,14 +272,15 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
     def _account(self, response: LLMResult, run_id: UUID, started: _Started) -> AzcostError | None:
         """Count every prompt of the result; return the first error to raise, if asked to."""
         serialized, tags, metadata, batch_size, _ = started
-        client = client_of(serialized, metadata)
+        _, client, drops_cached = cached_client(self._clients, serialized, metadata)
+        plain = read_plain_usage(response)  # the usual call: one prompt, text tokens only
         deliberate: AzcostError | None = None
-        for usage in read_usage(response, batch_size):
+        for usage in (plain,) if plain is not None else read_usage(response, batch_size):
             if usage.missing == NO_USAGE_CHAT:
                 usage = usage._replace(missing=no_chat_usage_reason(serialized) or NO_USAGE_CHAT)
             error = self.count(usage, client, run_id, tags, metadata)
             deliberate = deliberate or error
-            if usage.known and not self._warned_cache and drops_cached_tokens(serialized):
+            if drops_cached and usage.known and not self._warned_cache:
                 self._warned_cache = True
                 warnings.warn(_CACHE_UNKNOWN, CachedTokensUnknownWarning, stacklevel=4)
         return deliberate
@@ -303,7 +298,9 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
 
         Returns the error to raise under ``on_unknown``/``on_assumed="raise"``, else None.
         """
-        ident = self._identify(client, usage.reported_model)
+        ident = self._identities.get((client, usage.reported_model))
+        if ident is None:
+            ident = self._identify(client, usage.reported_model)
         cost, error = price(self.pricing, ident, usage)
         unpriced = None
         if error is not None:
@@ -351,13 +348,10 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         return None
 
     def _identify(self, client: Client, reported: str | None) -> Identity:
-        """The model version of a call (cached per combination of names)."""
-        key = (*client, reported)
-        ident = self._identities.get(key)
-        if ident is None:
-            ident = identify(self.pricing, self.deployments, client, reported)
-            if len(self._identities) < _IDENTITY_CACHE_MAX:
-                self._identities[key] = ident
+        """The model version of a call, kept per combination of names (count reads it)."""
+        ident = identify(self.pricing, self.deployments, client, reported)
+        if len(self._identities) < _IDENTITY_CACHE_MAX:
+            self._identities[(client, reported)] = ident
         return ident
 
     def _record(

@@ -34,7 +34,9 @@ from ._deployments import Deployment
 
 __all__ = [
     "Client",
+    "ClientCache",
     "Identity",
+    "cached_client",
     "client_of",
     "drops_cached_tokens",
     "identify",
@@ -115,6 +117,29 @@ _NO_INFERENCE_STREAM_USAGE = (
 def drops_cached_tokens(serialized: Mapping[str, Any] | None) -> bool:
     """True for a client that never passes on cached input tokens (AzureAIChatCompletionsModel)."""
     return bool(serialized) and serialized.get("name") == _INFERENCE_CLIENT  # type: ignore[union-attr]
+
+
+ClientCache = dict[int, tuple[Mapping[str, Any] | None, Client, bool]]
+"""``id(serialized)`` -> (serialized, its :class:`Client`, whether it drops cached tokens)."""
+_CLIENT_CACHE_MAX = 256
+
+
+def cached_client(
+    cache: ClientCache, serialized: Mapping[str, Any] | None, metadata: Mapping[str, Any] | None
+) -> tuple[Mapping[str, Any] | None, Client, bool]:
+    """``(serialized, client_of(...), drops_cached_tokens(...))``, kept per serialized client.
+
+    LangChain passes one serialized dict for every call of a client object (a cached
+    property); the cache holds that dict, so its id is not reused while it is kept.
+    """
+    ls_model = metadata.get("ls_model_name") if metadata else None
+    found = cache.get(id(serialized))
+    if found is not None and found[0] is serialized and found[1].ls_model == ls_model:
+        return found
+    found = (serialized, client_of(serialized, metadata), drops_cached_tokens(serialized))
+    if len(cache) < _CLIENT_CACHE_MAX:
+        cache[id(serialized)] = found
+    return found
 
 
 def no_chat_usage_reason(serialized: Mapping[str, Any] | None) -> str | None:

@@ -1,13 +1,16 @@
 """What the cost handler keeps: totals per model version, unpriced calls, ledger records.
 
-Pure data and formatting, no LangChain: :class:`Totals` holds the counters the handler
-in :mod:`._handler` exposes (LangChain's ``OpenAICallbackHandler`` attributes, plus
-``by_model`` and ``unpriced_requests``) and adds each call to them under its lock.
+Pure data and formatting, no LangChain: :class:`Totals` adds each call, under its lock,
+to the counters of its model version (or of the unpriced calls); the totals the handler
+in :mod:`._handler` exposes (LangChain's ``OpenAICallbackHandler`` attributes, beside
+``by_model`` and ``unpriced_requests``) are their sums, taken when read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -70,6 +73,9 @@ class ModelUsage:
         return self.prompt_tokens + self.completion_tokens
 
 
+_COUNTS = tuple(f.name for f in dataclasses.fields(ModelUsage) if f.name != "total_cost")
+
+
 @dataclass(frozen=True, slots=True)
 class UnpricedCall:
     """A call that could not be priced, and why."""
@@ -93,31 +99,20 @@ class UnpricedCall:
 
 
 class Totals:
-    """Requests, tokens and exact cost counted so far, in total and per model version."""
+    """Requests, tokens and exact cost counted so far, in total and per model version.
+
+    Each call is added to one :class:`ModelUsage`: its model version's in ``by_model``
+    when priced, else the unpriced calls' own. The totals are their sums, taken when read.
+    """
 
     def __init__(self, currency: str) -> None:
         self.currency = currency
         """Currency of every cost."""
-        self.total_tokens = 0
-        """Input plus output tokens of every call with known usage."""
-        self.prompt_tokens = 0
-        """Input tokens, cached included."""
-        self.prompt_tokens_cached = 0
-        """Input tokens read from the cache."""
-        self.completion_tokens = 0
-        """Output tokens, reasoning included."""
-        self.reasoning_tokens = 0
-        """Reasoning tokens."""
-        self.successful_requests = 0
-        """Completed calls, priced or not."""
-        self.total_cost = _ZERO
-        """Exact cost of the priced calls."""
-        self.assumed_requests = 0
-        """Priced calls whose model version was assumed (the table's default of the model)."""
         self.by_model: dict[str, ModelUsage] = {}
         """Canonical versioned model name -> its requests, tokens and cost."""
         self.unpriced_requests: list[UnpricedCall] = []
         """Calls that could not be priced, with the reason."""
+        self._unpriced = ModelUsage()  # the unpriced calls: requests, and tokens when known
         self._lock = threading.Lock()
 
     def add(
@@ -125,66 +120,117 @@ class Totals:
     ) -> None:
         """Count one call: its tokens when known, its cost or its place among the unpriced."""
         known, prompt, completion, reasoning, details = usage[:5]
-        cached = details.get(_CACHED, 0) if details else 0
-        with self._lock:
-            self.successful_requests += 1
-            if known:
-                self.prompt_tokens += prompt
-                self.completion_tokens += completion
-                self.total_tokens += prompt + completion
-                self.prompt_tokens_cached += cached
-                self.reasoning_tokens += reasoning
+        lock = self._lock
+        lock.acquire()  # not `with`: half the time on this path
+        try:
             if cost is None:
+                per = self._unpriced
                 if unpriced is not None:
                     self.unpriced_requests.append(unpriced)
-                return
-            total = cost.total
-            self.total_cost = _add(self.total_cost, total)
-            per = self.by_model.get(cost.model)
-            if per is None:
-                per = self.by_model[cost.model] = ModelUsage()
+            else:
+                found = self.by_model.get(cost.model)
+                if found is None:
+                    found = self.by_model[cost.model] = ModelUsage()
+                per = found
+                per.total_cost = _add(per.total_cost, cost.total)
+                if assumed:
+                    per.assumed_requests += 1
             per.requests += 1
-            if assumed:
-                per.assumed_requests += 1
-                self.assumed_requests += 1
-            per.prompt_tokens += prompt
-            per.prompt_tokens_cached += cached
-            per.completion_tokens += completion
-            per.reasoning_tokens += reasoning
-            if details:
-                per.audio_input_tokens += details.get(_AUDIO_IN, 0)
-                per.audio_output_tokens += details.get(_AUDIO_OUT, 0)
-            per.total_cost = _add(per.total_cost, total)
+            if known:
+                per.prompt_tokens += prompt
+                per.completion_tokens += completion
+                if reasoning:
+                    per.reasoning_tokens += reasoning
+                if details:
+                    per.prompt_tokens_cached += details.get(_CACHED, 0)
+                    per.audio_input_tokens += details.get(_AUDIO_IN, 0)
+                    per.audio_output_tokens += details.get(_AUDIO_OUT, 0)
+        finally:
+            lock.release()
+
+    def totals(self) -> ModelUsage:
+        """Every call counted so far, summed: the priced ones of each model and the unpriced."""
+        with self._lock:
+            parts = (*self.by_model.values(), self._unpriced)
+            out = ModelUsage(**{f: sum(getattr(u, f) for u in parts) for f in _COUNTS})
+            out.total_cost = functools.reduce(_add, (u.total_cost for u in parts), _ZERO)
+        return out
+
+    @property
+    def total_cost(self) -> Decimal:
+        """Exact cost of the priced calls."""
+        with self._lock:
+            return functools.reduce(_add, (u.total_cost for u in self.by_model.values()), _ZERO)
+
+    @property
+    def successful_requests(self) -> int:
+        """Completed calls, priced or not."""
+        return self.totals().requests
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens of every call with known usage."""
+        return self.totals().total_tokens
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Input tokens, cached included."""
+        return self.totals().prompt_tokens
+
+    @property
+    def prompt_tokens_cached(self) -> int:
+        """Input tokens read from the cache."""
+        return self.totals().prompt_tokens_cached
+
+    @property
+    def completion_tokens(self) -> int:
+        """Output tokens, reasoning included."""
+        return self.totals().completion_tokens
+
+    @property
+    def reasoning_tokens(self) -> int:
+        """Reasoning tokens."""
+        return self.totals().reasoning_tokens
+
+    @property
+    def assumed_requests(self) -> int:
+        """Priced calls whose model version was assumed (the table's default of the model)."""
+        return self.totals().assumed_requests
 
     def summary(self) -> str:
         """A plain-text table: requests, tokens and cost per model version, then unpriced calls."""
         with self._lock:
             by_model = {k: replace(v) for k, v in self.by_model.items()}
             unpriced = list(self.unpriced_requests)
-            totals = (
-                self.successful_requests,
-                self.prompt_tokens,
-                self.prompt_tokens_cached,
-                self.completion_tokens,
-                self.reasoning_tokens,
-                self.total_cost,
-            )
+        t = self.totals()
+        totals = (
+            t.requests,
+            t.prompt_tokens,
+            t.prompt_tokens_cached,
+            t.completion_tokens,
+            t.reasoning_tokens,
+            t.total_cost,
+        )
         return render_summary(self.currency, by_model, unpriced, totals)
 
     def __repr__(self) -> str:
+        t = self.totals()
         lines = [
-            f"Tokens Used: {self.total_tokens}",
-            f"\tPrompt Tokens: {self.prompt_tokens}",
-            f"\t\tPrompt Tokens Cached: {self.prompt_tokens_cached}",
-            f"\tCompletion Tokens: {self.completion_tokens}",
-            f"\t\tReasoning Tokens: {self.reasoning_tokens}",
-            f"Successful Requests: {self.successful_requests}",
-            f"Total Cost ({self.currency}): ${money_str(self.total_cost)}",
+            f"Tokens Used: {t.total_tokens}",
+            f"\tPrompt Tokens: {t.prompt_tokens}",
+            f"\t\tPrompt Tokens Cached: {t.prompt_tokens_cached}",
+            f"\tCompletion Tokens: {t.completion_tokens}",
+            f"\t\tReasoning Tokens: {t.reasoning_tokens}",
+            f"Successful Requests: {t.requests}",
+            f"Total Cost ({self.currency}): ${money_str(t.total_cost)}",
         ]
-        for name, u in sorted(self.by_model.items()):
+        with self._lock:
+            by_model = sorted(self.by_model.items())
+            unpriced = len(self.unpriced_requests)
+        for name, u in by_model:
             lines.append(f"\t{name}: {u.requests} request(s), ${money_str(u.total_cost)}")
-        if self.unpriced_requests:
-            lines.append(f"Unpriced Requests: {len(self.unpriced_requests)}")
+        if unpriced:
+            lines.append(f"Unpriced Requests: {unpriced}")
         return "\n".join(lines)
 
 

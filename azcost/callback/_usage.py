@@ -11,14 +11,17 @@ response reports:
   (langchain-openai) or ``model`` (langchain-azure-ai);
 - the token details into the kinds of :data:`azcost.pricing.KINDS` (cached, audio and
   image input, audio and image output) plus reasoning;
-- the service tier from ``response_metadata``, the generation's info, then
-  ``llm_output``; on the ``priority`` and ``flex`` tiers langchain-openai names the
+- the service tier from ``response_metadata``, ``llm_output``, then the generation's
+  info; on the ``priority`` and ``flex`` tiers langchain-openai names the
   detail keys ``priority_cache_read``, ``flex_reasoning``, ... and those are read;
 - a bare token count in place of ``token_usage`` (a total, no input/output split) is
   unknown usage too: input and output tokens are priced differently;
 - an empty or missing usage is *unknown* usage, never zero tokens, except for the
   later prompts of a batch whose usage the first prompt carries (LangChain's
   ``LLMResult.flatten()`` gives them an empty ``token_usage``).
+
+:func:`read_plain_usage` reads the usual chat call (one generation, text tokens only)
+in fewer steps, and leaves every other result to :func:`read_usage`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,15 @@ from langchain_core.outputs import LLMResult
 from ..pricing._kinds import KIND_OF_TOKEN_FIELD
 from ..pricing._tiers import TIER_NAMES
 
-__all__ = ["NO_USAGE", "NO_USAGE_CHAT", "NO_USAGE_LLM", "NO_USAGE_TOTAL", "Usage", "read_usage"]
+__all__ = [
+    "NO_USAGE",
+    "NO_USAGE_CHAT",
+    "NO_USAGE_LLM",
+    "NO_USAGE_TOTAL",
+    "Usage",
+    "read_plain_usage",
+    "read_usage",
+]
 
 NO_USAGE_CHAT = "the chat model reported no token usage (a stream without a usage chunk?)"
 """Why a chat model's call has unknown usage."""
@@ -153,6 +164,47 @@ def _from_token_usage(tu: Mapping[str, Any], reported: str | None, tier: str | N
     return _usage(tokens_in, tu.get("completion_tokens") or 0, details, reported, tier)
 
 
+def _model_and_tier(
+    meta: Mapping[str, Any], llm_output: Mapping[str, Any], gen: Any
+) -> tuple[str | None, str | None]:
+    """The model name and service tier a generation's response reports."""
+    reported = (
+        meta.get("model_name")
+        or meta.get("model")
+        or llm_output.get("model_name")
+        or llm_output.get("model")
+    )
+    tier = meta.get("service_tier") or llm_output.get("service_tier")
+    if tier is None and gen is not None and gen.generation_info:
+        tier = gen.generation_info.get("service_tier")
+    return reported, tier
+
+
+def read_plain_usage(response: LLMResult) -> Usage | None:
+    """The usage of a plain result, or None: then :func:`read_usage` reads it.
+
+    A plain result is the usual chat call: one generation with ``usage_metadata`` that
+    bills no part at its own rate (no cached, audio, image or reasoning tokens). For
+    it, the answer is ``read_usage(response)[0]``, read with fewer steps.
+    """
+    generations = response.generations
+    if len(generations) != 1 or not generations[0]:
+        return None
+    gen = generations[0][0]
+    message = getattr(gen, "message", None)
+    usage = getattr(message, "usage_metadata", None)
+    if not usage:
+        return None
+    parts_in = usage.get("input_token_details")
+    parts_out = usage.get("output_token_details")
+    if (parts_in and any(parts_in.values())) or (parts_out and any(parts_out.values())):
+        return None
+    meta = message.response_metadata or _EMPTY  # type: ignore[union-attr]  # has usage
+    reported, tier = _model_and_tier(meta, response.llm_output or _EMPTY, gen)
+    tokens = (usage.get("input_tokens") or 0, usage.get("output_tokens") or 0)
+    return _new_usage(Usage, (True, *tokens, 0, _EMPTY, reported, tier, None))
+
+
 def read_usage(response: LLMResult, batch_size: int = 1) -> list[Usage]:
     """The usage of every prompt of ``response`` (one prompt of ``batch_size``), in order."""
     llm_output = response.llm_output or _EMPTY
@@ -167,15 +219,7 @@ def read_usage(response: LLMResult, batch_size: int = 1) -> list[Usage]:
         gen = generations[0] if generations else None
         message = getattr(gen, "message", None)
         meta = getattr(message, "response_metadata", None) or _EMPTY
-        reported = (
-            meta.get("model_name")
-            or meta.get("model")
-            or llm_output.get("model_name")
-            or llm_output.get("model")
-        )
-        tier = meta.get("service_tier") or llm_output.get("service_tier")
-        if tier is None and gen is not None and gen.generation_info:
-            tier = gen.generation_info.get("service_tier")
+        reported, tier = _model_and_tier(meta, llm_output, gen)
         usage = getattr(message, "usage_metadata", None)
         if usage:
             out.append(_from_metadata(usage, reported, tier))

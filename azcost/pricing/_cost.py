@@ -62,6 +62,7 @@ class Rates:
         "region",
         "service_tier",
         "source",
+        "text_units",
     )
 
     def __init__(
@@ -92,6 +93,10 @@ class Rates:
         """Per-token rate of (uncached, text) input."""
         self.output: Decimal | None = self.per_token[_OUTPUT]
         """Per-token rate of (text) output; None for embeddings."""
+        self.text_units = None if self.output is None else _units(self.input, self.output)
+        """``(input, output, unit)``: the text rates as whole multiples of one power of ten,
+        so a call of text tokens only costs ``unit * (input * tokens in + output * tokens
+        out)``, exactly as summing each count times its rate; None without an output rate."""
         self._tiers: dict[str, Rates] | None = None
 
     def on_tier(self, tier: str) -> Rates:
@@ -133,6 +138,22 @@ def _no_tier(
         f"no {tier!r} service-tier price in the {where} period from {period.effective_from} "
         f"(tiers priced: {sold}); a call on one tier is never priced at another's rates",
     )
+
+
+def _units(input_rate: Decimal, output_rate: Decimal) -> tuple[int, int, Decimal]:
+    """Two rates as whole multiples of the power of ten of the finer one's last digit."""
+    exponent = min(_exponent(input_rate), _exponent(output_rate))
+    return (
+        int(EXACT.scaleb(input_rate, -exponent)),
+        int(EXACT.scaleb(output_rate, -exponent)),
+        EXACT.scaleb(Decimal(1), exponent),
+    )
+
+
+def _exponent(rate: Decimal) -> int:
+    exponent = rate.as_tuple().exponent
+    assert isinstance(exponent, int)  # rates are finite
+    return exponent
 
 
 def _billed(input_tokens: int, output_tokens: int, details: Mapping[str, int]) -> list[int]:

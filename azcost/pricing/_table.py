@@ -34,7 +34,6 @@ __all__ = [
 
 _FAR_FUTURE = float("inf")
 _mul = EXACT.multiply
-_fma = EXACT.fma
 
 
 def _epoch(day: dt.date) -> float:
@@ -224,10 +223,10 @@ class PricingTable:
             rates = series.at(when)
         if service_tier is not None and service_tier not in STANDARD_NAMES:
             rates = rates.on_tier(service_tier)
-        out_rate = rates.output
+        units = rates.text_units
         if (
             reasoning_tokens
-            or out_rate is None
+            or units is None
             or type(input_tokens) is not int
             or type(output_tokens) is not int
             or input_tokens < 0
@@ -236,8 +235,9 @@ class PricingTable:
         ):
             total = priced_total(rates, input_tokens, output_tokens, reasoning_tokens, details)
             parts = details or NO_DETAILS
-        else:
-            total = _fma(input_tokens, rates.input, _mul(output_tokens, out_rate))
+        else:  # text tokens only: one exact multiplication
+            input_units, output_units, unit = units
+            total = _mul(input_tokens * input_units + output_tokens * output_units, unit)
             parts = NO_DETAILS
         result = Cost.__new__(Cost)
         result.total = total
