@@ -235,9 +235,8 @@ class PricingTable:
         ):
             total = priced_total(rates, input_tokens, output_tokens, reasoning_tokens, details)
             parts = details or NO_DETAILS
-        else:  # text tokens only: one exact multiplication
-            input_units, output_units, unit = units
-            total = _mul(input_tokens * input_units + output_tokens * output_units, unit)
+        else:  # text tokens only: one exact multiplication (see Rates.text_units)
+            total = _mul(input_tokens * units[0] + output_tokens * units[1], units[2])
             parts = NO_DETAILS
         result = Cost.__new__(Cost)
         result.total = total
