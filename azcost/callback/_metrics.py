@@ -216,23 +216,25 @@ class SpendMetrics:
                 sets = self._attributes(key, client, usage.reported_model, cost, assumed)
                 if len(self._sets) < _CACHE_MAX:
                     self._sets[key] = sets
-            tokens_in, tokens_out, call = sets
+            tokens_in, tokens_out, call, priced_at, rate_in, rate_out = sets
             if usage.known:
                 self._count_tokens(usage.input_tokens, tokens_in)
                 if tokens_out is not None:
                     self._count_tokens(usage.output_tokens, tokens_out)
             self._count_request(1, call)
             if cost is not None:
-                # the exact cost in sub-units: billed tokens of each kind times its rate
-                rates = self._rates.get(cost.rates) or self._rates_of(cost.rates)
-                if cost.details:
-                    billed = zip(cost.billed_tokens(), rates, strict=True)
-                    units = sum(n * r for n, r in billed if n)
-                else:  # the usual call: input and output only
-                    units = cost.input_tokens * rates[_INPUT] + cost.output_tokens * rates[_OUTPUT]
+                if cost.rates is priced_at and not cost.details:  # the usual call
+                    units = cost.input_tokens * rate_in + cost.output_tokens * rate_out
+                else:
+                    units = self._units(cost)
                 self._add_cost(units, call)
         except Exception as exc:
             self._fail(exc)
+
+    def _units(self, cost: Cost) -> int:
+        """The exact cost in sub-units: billed tokens of each kind times its integer rate."""
+        rates = self._rates.get(cost.rates) or self._rates_of(cost.rates)
+        return sum(n * r for n, r in zip(cost.billed_tokens(), rates, strict=True) if n)
 
     def _rates_of(self, rates: Rates) -> tuple[int, ...]:
         """Each per-token rate in sub-units (0 where not sold: no token is billed there)."""
@@ -282,8 +284,9 @@ class SpendMetrics:
         reported: str | None,
         cost: Cost | None,
         assumed: bool,
-    ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
-        """The attribute sets of a call: input tokens, output tokens (None: not recorded), call."""
+    ) -> tuple[Any, ...]:
+        """What a call's measurements need: the attribute sets of its input tokens, output
+        tokens (None: not recorded) and the call, and its integer input and output rates."""
         operation, kind, ident, tier, reason = key[:5]
         operation = _operation(operation, kind)
         genai: dict[str, Any] = {
@@ -313,7 +316,10 @@ class SpendMetrics:
             call["azcost.unpriced_reason"] = reason
         tokens_in = {**genai, "gen_ai.token.type": "input"}
         tokens_out = None if operation == EMBEDDINGS else {**genai, "gen_ai.token.type": "output"}
-        return tokens_in, tokens_out, call
+        if cost is None:
+            return tokens_in, tokens_out, call, None, 0, 0
+        rates = self._rates.get(cost.rates) or self._rates_of(cost.rates)
+        return tokens_in, tokens_out, call, cost.rates, rates[_INPUT], rates[_OUTPUT]
 
     def _fail(self, exc: Exception) -> None:
         if self._warned:
