@@ -210,7 +210,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=20_000, help="calls per run (default 20000)")
     parser.add_argument("--repeats", type=int, default=12, help="runs per handler; best is kept")
+    parser.add_argument(
+        "--callgrind",
+        choices=["none", "noop", "proxy"],
+        help="only run -n calls with this metrics setting inside functools.reduce, for "
+        "valgrind --tool=callgrind --collect-atstart=no --toggle-collect=functools_reduce",
+    )
     args = parser.parse_args()
+    if args.callgrind:
+        calls_for_callgrind(args.callgrind, args.n)
+        return
 
     table = azcost.load_pricing()
     ours = azcost.CostCallbackHandler(table)
@@ -270,6 +279,22 @@ def metrics_overhead(table: azcost.PricingTable, n: int, repeats: int) -> None:
     print(f"{'metrics':<45} {'us/call CPU':>11} {'added us':>9}")
     for name, _ in settings:
         print(f"{name:<45} {cpu[name]:>11.2f} {cpu[name] - base:>9.2f}")
+
+
+def calls_for_callgrind(setting: str, n: int) -> None:
+    """``n`` calls inside ``functools.reduce``: callgrind counts only those (warmed by 200)."""
+    import functools
+
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    metrics = {"none": None, "noop": NoOpMeterProvider(), "proxy": True}[setting]
+    handler = azcost.CostCallbackHandler(azcost.load_pricing(), metrics=metrics)
+    call = one_call(handler)
+    run_ids = [uuid.uuid4() for _ in range(n + 200)]
+    for run_id in run_ids[:200]:
+        call(run_id)
+    functools.reduce(lambda _, run_id: call(run_id), run_ids[200:], None)
+    assert handler.successful_requests == n + 200
 
 
 def _metered(table: azcost.PricingTable, metrics: Any) -> azcost.CostCallbackHandler:
