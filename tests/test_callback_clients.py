@@ -244,3 +244,23 @@ def test_a_react_agent_loop_is_counted_once_per_model_call(
     assert result["messages"][-1].content == "Hello! How can I help you today?"
     assert cb.successful_requests == model_calls
     assert cb.total_cost == model_calls * EXAMPLE
+
+
+def test_priority_spend_is_a_row_of_its_own_in_by_model_and_the_summary(
+    server: AzureServer,
+) -> None:
+    tiers = azcost.load_pricing(Path(__file__).parent / "data" / "tiers.yaml")
+    with get_cost_callback(tiers) as cb:
+        for deployment in ("priority", "standard", "priority"):
+            _invoke(_azure_chat(server, deployment))
+    standard = cb.by_model["gpt-4o-2024-08-06"]
+    priority = cb.by_model["gpt-4o-2024-08-06 (priority)"]
+    assert len(cb.by_model) == 2
+    assert (standard.service_tier, priority.service_tier) == (None, "priority")
+    assert (standard.requests, priority.requests) == (1, 2)
+    assert (standard.total_cost, priority.total_cost) == (Decimal("0.0035"), Decimal("0.0105"))
+    assert priority.prompt_tokens_cached == 800
+    assert cb.total_cost == Decimal("0.014")
+    rows = {line.split("  ")[0]: line for line in cb.summary().splitlines()}
+    assert rows["gpt-4o-2024-08-06 (priority)"].split()[-1] == "0.0105"
+    assert rows["gpt-4o-2024-08-06"].split()[-1] == "0.0035"

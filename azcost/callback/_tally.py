@@ -22,6 +22,7 @@ from .._text import text_table
 from ..ledger._record import COST_FIELDS, TOKEN_FIELDS, CallRecord, new_record
 from ..pricing._cost import EXACT, Cost
 from ..pricing._money import money_str
+from ..pricing._tiers import STANDARD_NAMES
 from ._identity import Identity
 from ._usage import Usage
 
@@ -34,6 +35,7 @@ _CACHED = "cached_input_tokens"
 _AUDIO_IN = "audio_input_tokens"
 _AUDIO_OUT = "audio_output_tokens"
 _TOTAL_FIELDS = ("input_tokens", "output_tokens", "reasoning_tokens")
+_STANDARD = STANDARD_NAMES | {None}  # a response naming no tier ran on the standard one
 
 
 def _record_tokens(usage: Usage) -> tuple[int, ...]:
@@ -66,6 +68,8 @@ class ModelUsage:
     """Audio output tokens."""
     total_cost: Decimal = _ZERO
     """Exact cost."""
+    service_tier: str | None = None
+    """The service tier of these calls (``priority``...); None for the standard tier."""
 
     @property
     def total_tokens(self) -> int:
@@ -73,7 +77,9 @@ class ModelUsage:
         return self.prompt_tokens + self.completion_tokens
 
 
-_COUNTS = tuple(f.name for f in dataclasses.fields(ModelUsage) if f.name != "total_cost")
+_COUNTS = tuple(
+    f.name for f in dataclasses.fields(ModelUsage) if f.name not in ("total_cost", "service_tier")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +115,8 @@ class Totals:
         self.currency = currency
         """Currency of every cost."""
         self.by_model: dict[str, ModelUsage] = {}
-        """Canonical versioned model name -> its requests, tokens and cost."""
+        """Canonical versioned model name -> its requests, tokens and cost; calls on another
+        service tier than the standard one are a row of their own, ``"name (priority)"``."""
         self.unpriced_requests: list[UnpricedCall] = []
         """Calls that could not be priced, with the reason."""
         self._unpriced = ModelUsage()  # the unpriced calls: requests, and tokens when known
@@ -128,9 +135,15 @@ class Totals:
                 if unpriced is not None:
                     self.unpriced_requests.append(unpriced)
             else:
-                found = self.by_model.get(cost.model)
+                key = cost.model
+                tier = usage.service_tier
+                if tier not in _STANDARD:  # priced at that tier's rates: a row of its own
+                    key = f"{key} ({tier})"
+                found = self.by_model.get(key)
                 if found is None:
-                    found = self.by_model[cost.model] = ModelUsage()
+                    found = self.by_model[key] = ModelUsage(
+                        service_tier=None if key is cost.model else tier
+                    )
                 per = found
                 per.total_cost = _add(per.total_cost, cost.total)
                 if assumed:
