@@ -210,12 +210,12 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             return
         if self.budget is not None:
             self.check_budget()
-        runs = self._runs
-        seen = runs.get(run_id)
-        # a handler both in a block and in the config gets every event twice: count the
-        # deliveries, so the call is counted at its first end only
-        deliveries = 1 if seen is None else seen[4] + 1
-        runs[run_id] = (serialized, tags, metadata, kwargs.get("batch_size", 1), deliveries)
+        started = (serialized, tags, metadata, kwargs.get("batch_size", 1), 1)
+        seen = self._runs.setdefault(run_id, started)
+        if seen is not started:
+            # a handler both in a block and in the config gets every event twice: count the
+            # deliveries, so the call is counted at its first end only
+            self._runs[run_id] = (*started[:4], seen[4] + 1)
 
     def on_llm_start(
         self,

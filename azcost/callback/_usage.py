@@ -187,10 +187,11 @@ def read_plain_usage(response: LLMResult) -> Usage | None:
     bills no part at its own rate (no cached, audio, image or reasoning tokens). For
     it, the answer is ``read_usage(response)[0]``, read with fewer steps.
     """
-    generations = response.generations
-    if len(generations) != 1 or not generations[0]:
+    try:
+        (prompt,) = response.generations
+        gen = prompt[0]
+    except (ValueError, IndexError):  # not one prompt with a generation
         return None
-    gen = generations[0][0]
     message = getattr(gen, "message", None)
     usage = getattr(message, "usage_metadata", None)
     if not usage:
@@ -200,9 +201,30 @@ def read_plain_usage(response: LLMResult) -> Usage | None:
     if (parts_in and any(parts_in.values())) or (parts_out and any(parts_out.values())):
         return None
     meta = message.response_metadata or _EMPTY  # type: ignore[union-attr]  # has usage
-    reported, tier = _model_and_tier(meta, response.llm_output or _EMPTY, gen)
-    tokens = (usage.get("input_tokens") or 0, usage.get("output_tokens") or 0)
-    return _new_usage(Usage, (True, *tokens, 0, _EMPTY, reported, tier, None))
+    llm_output = response.llm_output or _EMPTY
+    # as _model_and_tier, inline: this runs once per call
+    reported = (
+        meta.get("model_name")
+        or meta.get("model")
+        or llm_output.get("model_name")
+        or llm_output.get("model")
+    )
+    tier = meta.get("service_tier") or llm_output.get("service_tier")
+    if tier is None and gen.generation_info:
+        tier = gen.generation_info.get("service_tier")
+    return _new_usage(
+        Usage,
+        (
+            True,
+            usage.get("input_tokens") or 0,
+            usage.get("output_tokens") or 0,
+            0,
+            _EMPTY,
+            reported,
+            tier,
+            None,
+        ),
+    )
 
 
 def read_usage(response: LLMResult, batch_size: int = 1) -> list[Usage]:

@@ -12,7 +12,7 @@ import decimal
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidUsageError, NoPriceError
 from ._deployment_types import DeploymentType
@@ -40,7 +40,6 @@ _INPUT = next(i for i, k in enumerate(KINDS) if k.name == "input")
 _OUTPUT = next(i for i, k in enumerate(KINDS) if k.name == "output")
 _KIND_INDEX = {k.name: i for i, k in enumerate(KINDS)}
 _INDEX_OF_FIELD = {k.token_field: i for i, k in enumerate(KINDS)}
-_COST_FIELD_KIND = {k.cost_field: k.name for k in KINDS}
 _ON_INPUT = tuple(k.side == "input" for k in KINDS)
 _PART_INDEX = {k.token_field: i for i, k in enumerate(KINDS) if not k.is_total}
 
@@ -115,12 +114,10 @@ class Rates:
         """The per-token rate of one kind (``"audio_input"``), or None where not sold."""
         return self.per_token[_KIND_INDEX[kind]]
 
-    def __getattr__(self, name: str) -> Decimal | None:
-        """A per-token rate by kind name: ``rates.cached_input``."""
-        index = _KIND_INDEX.get(name)
-        if index is None:
-            raise AttributeError(name)
-        return self.per_token[index]
+    if TYPE_CHECKING:  # at run time, one property per kind (below): no __getattr__ hook
+
+        def __getattr__(self, name: str) -> Decimal | None:
+            """A per-token rate by kind name: ``rates.cached_input``."""
 
     def __repr__(self) -> str:
         where = self.deployment_type.value + (f"@{self.region}" if self.region else "")
@@ -250,6 +247,7 @@ class Cost:
         "currency",
         "details",
         "input_tokens",
+        "model",
         "output_tokens",
         "rates",
         "reasoning_tokens",
@@ -260,6 +258,8 @@ class Cost:
 
     total: Decimal
     """Exact total cost."""
+    model: str
+    """Canonical versioned model name that was priced (its rates' model)."""
     rates: Rates
     """The rates used, with their period and source."""
     resolution: Resolution
@@ -276,11 +276,6 @@ class Cost:
     """Reasoning tokens (part of the text output, billed as output)."""
     details: Mapping[str, int]
     """Token counts of the parts (``cached_input_tokens``...) as given; absent means 0."""
-
-    @property
-    def model(self) -> str:
-        """Canonical versioned model name that was priced."""
-        return self.rates.model
 
     @property
     def deployment_type(self) -> DeploymentType:
@@ -326,14 +321,10 @@ class Cost:
         out.update(self.details)
         return out
 
-    def __getattr__(self, name: str) -> Any:
-        """A part's tokens or a kind's cost by field: ``cached_input_tokens``, ``input_cost``."""
-        if name in KIND_OF_TOKEN_FIELD:
-            return self.details.get(name, 0)
-        kind = _COST_FIELD_KIND.get(name)
-        if kind is not None:
-            return self.amount(kind)
-        raise AttributeError(name)
+    if TYPE_CHECKING:  # at run time, one property per field (below): no __getattr__ hook
+
+        def __getattr__(self, name: str) -> Any:
+            """A part's tokens or a kind's cost by field: ``cached_input_tokens``..."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: decimals as strings."""
@@ -364,3 +355,25 @@ class Cost:
             f"<Cost {self.total} {self.currency} {self.model} {self.deployment_type.value} "
             f"{self.service_tier} in={self.input_tokens} out={self.output_tokens}>"
         )
+
+
+# Attributes by kind, one property each, rather than a __getattr__ hook that would slow
+# every other attribute read of these objects on the per-call path.
+def _rate_of(index: int, kind: TokenKind) -> property:
+    return property(lambda self: self.per_token[index], doc=f"Per-token rate of {kind.label}.")
+
+
+def _part_of(field: str, kind: TokenKind) -> property:
+    return property(lambda self: self.details.get(field, 0), doc=f"{kind.label} tokens.")
+
+
+def _amount_of(index: int, kind: TokenKind) -> property:
+    return property(lambda self: self.amounts()[index], doc=f"Cost of {kind.label} tokens.")
+
+
+for _index, _kind in enumerate(KINDS):
+    if not hasattr(Rates, _kind.name):  # input and output are slots
+        setattr(Rates, _kind.name, _rate_of(_index, _kind))
+    if not hasattr(Cost, _kind.token_field):  # input_tokens and output_tokens are slots
+        setattr(Cost, _kind.token_field, _part_of(_kind.token_field, _kind))
+    setattr(Cost, _kind.cost_field, _amount_of(_index, _kind))

@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 _FAR_FUTURE = float("inf")
+_LOOKUPS_MAX = 4096  # series lookups kept by cost()
 _mul = EXACT.multiply
 
 
@@ -214,7 +215,7 @@ class PricingTable:
         found = self._lookup_cache.get(key)
         if found is None:
             found = self._find_series(model, model_version, deployment_type, region)
-            if len(self._lookup_cache) < 4096:
+            if len(self._lookup_cache) < _LOOKUPS_MAX:
                 self._lookup_cache[key] = found
         series, resolution = found
         when = time.time() if at is None else _when(at)
@@ -240,10 +241,10 @@ class PricingTable:
             parts = NO_DETAILS
         result = Cost.__new__(Cost)
         result.total = total
+        result.model = rates.model
         result.rates = rates
         result.resolution = resolution
-        result.table_version = self.version
-        result.currency = self.currency
+        result.table_version, result.currency = self.version, self.currency
         result.input_tokens = input_tokens
         result.output_tokens = output_tokens
         result.reasoning_tokens = reasoning_tokens
