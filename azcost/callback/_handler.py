@@ -150,7 +150,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         self.closed = False
         """Set by :meth:`close` (also at the end of its ``get_cost_callback`` block): later
         events are ignored."""
-        self._runs: dict[UUID, _Started] = {}
+        self._runs: dict[object, _Started] = {}  # by run_id.int (the run id if not a UUID)
         self._warned_assumed: set[str | None] = set()
         self._warned_cache = False
         self._identities: dict[tuple[Client, str | None], Identity] = {}
@@ -211,11 +211,12 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         if self.budget is not None:
             self.check_budget()
         started = (serialized, tags, metadata, kwargs.get("batch_size", 1), 1)
-        seen = self._runs.setdefault(run_id, started)
+        key = run_id.int if type(run_id) is UUID else run_id  # UUID's hash is a Python call
+        seen = self._runs.setdefault(key, started)
         if seen is not started:
             # a handler both in a block and in the config gets every event twice: count the
             # deliveries, so the call is counted at its first end only
-            self._runs[run_id] = (*started[:4], seen[4] + 1)
+            self._runs[key] = (*started[:4], seen[4] + 1)
 
     def on_llm_start(
         self,
@@ -234,7 +235,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         """A failed call is not counted."""
-        self._runs.pop(run_id, None)
+        self._runs.pop(run_id.int if type(run_id) is UUID else run_id, None)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID | None = None, **kwargs: Any) -> None:
         """Count and price the call (also when called directly, without a start event)."""
@@ -244,10 +245,11 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             run_id = uuid4()
             started = _NOT_STARTED
         else:
-            started = self._runs.pop(run_id, _NOT_STARTED)
+            key = run_id.int if type(run_id) is UUID else run_id
+            started = self._runs.pop(key, _NOT_STARTED)
             deliveries = started[4]
             if deliveries > 1:  # the same call delivered again later: skip those
-                self._runs[run_id] = (_COUNTED, None, None, 1, deliveries - 1)
+                self._runs[key] = (_COUNTED, None, None, 1, deliveries - 1)
             if started[0] is _COUNTED:
                 return
         try:
@@ -273,7 +275,9 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         """Count every prompt of the result; return the first error to raise, if asked to."""
         serialized, tags, metadata, batch_size, _ = started
         _, client, drops_cached = cached_client(self._clients, serialized, metadata)
-        plain = read_plain_usage(response)  # the usual call: one prompt, text tokens only
+        plain = read_plain_usage(response)
+        if plain is not None and not drops_cached:  # the usual call: one prompt, text only
+            return self.count(plain, client, run_id, tags, metadata)
         deliberate: AzcostError | None = None
         for usage in (plain,) if plain is not None else read_usage(response, batch_size):
             if usage.missing == NO_USAGE_CHAT:

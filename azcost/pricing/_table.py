@@ -34,6 +34,7 @@ __all__ = [
 
 _FAR_FUTURE = float("inf")
 _LOOKUPS_MAX = 4096  # series lookups kept by cost()
+_new = object.__new__  # a Cost filled in place: no __init__ call
 _mul = EXACT.multiply
 
 
@@ -239,7 +240,7 @@ class PricingTable:
         else:  # text tokens only: one exact multiplication (see Rates.text_units)
             total = _mul(input_tokens * units[0] + output_tokens * units[1], units[2])
             parts = NO_DETAILS
-        result = Cost.__new__(Cost)
+        result = _new(Cost)
         result.total = total
         result.model = rates.model
         result.rates = rates
