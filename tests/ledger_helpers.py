@@ -1,13 +1,17 @@
-"""Record builders shared by the ledger and audit tests."""
+"""Record builders and read-backs shared by the ledger and audit tests."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from azcost.ledger import CallRecord
+import pytest
+
+from azcost.cli import main
+from azcost.ledger import CallRecord, Ledger
 
 UTC = dt.timezone.utc
 
@@ -51,3 +55,22 @@ def make_record(
 def sqlite_url(path: Path) -> str:
     """A SQLite URL for a file."""
     return f"sqlite:///{path}"
+
+
+def count_records(url: str) -> int:
+    """The number of rows in the ledger's calls table."""
+    with Ledger(url) as ledger, ledger.read_engine().connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM azcost_calls").scalar_one())
+
+
+def stored_run_ids(url: str) -> set[str]:
+    """The run ids of every record in the ledger."""
+    with Ledger(url) as ledger:
+        return {rec.run_id for rec in ledger.iter_records()}
+
+
+def audit_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
+    """The rows ``azcost audit ARGS --format json`` prints."""
+    assert main(["audit", *args, "--format", "json"]) == 0
+    rows: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
+    return rows

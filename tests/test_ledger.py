@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import textwrap
-import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from ledger_helpers import UTC, make_record, sqlite_url
+from ledger_helpers import UTC, count_records, make_record, sqlite_url, stored_run_ids
 
-from azcost.errors import LedgerError, LedgerWarning
+from azcost.errors import LedgerError
 from azcost.ledger import (
     COLUMNS,
     MIGRATIONS,
@@ -37,16 +29,6 @@ from azcost.ledger import (
 )
 
 pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url
-
-
-def _count(url: str) -> int:
-    with Ledger(url) as ledger, ledger.read_engine().connect() as conn:
-        return int(conn.exec_driver_sql("SELECT count(*) FROM azcost_calls").scalar_one())
-
-
-def _run_ids(url: str) -> set[str]:
-    with Ledger(url) as ledger:
-        return {rec.run_id for rec in ledger.iter_records()}
 
 
 # --------------------------------------------------------------------------- writing
@@ -72,13 +54,13 @@ def test_flush_commits_everything_recorded_before_it(ledger_url: str) -> None:
         for i in range(300):
             ledger.record(make_record(i))
         ledger.flush()
-        assert _count(ledger_url) == 300
+        assert count_records(ledger_url) == 300
 
 
 def test_sync_record_is_committed_when_record_returns(ledger_url: str) -> None:
     with Ledger(ledger_url, durability="sync") as ledger:
         ledger.record(make_record(1))
-        assert _run_ids(ledger_url) == {"run-00000001"}
+        assert stored_run_ids(ledger_url) == {"run-00000001"}
 
 
 def test_retried_write_never_duplicates(ledger_url: str) -> None:
@@ -87,7 +69,7 @@ def test_retried_write_never_duplicates(ledger_url: str) -> None:
         ledger.record(make_record(1, total="0.5"))  # same run id: the first write stands
     with Ledger(ledger_url) as ledger:
         ledger.record(make_record(1))
-    assert _count(ledger_url) == 1
+    assert count_records(ledger_url) == 1
     with Ledger(ledger_url) as ledger:
         assert [r.total_cost for r in ledger.iter_records()] == [Decimal("0.000078")]
         (row,) = audit(ledger.read_engine())
@@ -98,7 +80,7 @@ def test_closed_ledger_still_records_synchronously(ledger_url: str) -> None:
     ledger = Ledger(ledger_url)
     ledger.close()
     ledger.record(make_record(7))
-    assert _run_ids(ledger_url) == {"run-00000007"}
+    assert stored_run_ids(ledger_url) == {"run-00000007"}
 
 
 def test_costs_with_more_places_than_any_float_round_trip_exactly(ledger_url: str) -> None:
@@ -337,239 +319,6 @@ def test_migrations_run_once(ledger_url: str) -> None:
         assert migrate(engine) == []
     finally:
         engine.dispose()
-
-
-# --------------------------------------------------------------------------- outages
-
-
-def _record_all(ledger: Ledger, ids: range, *, flush: bool = False) -> None:
-    for i in ids:
-        ledger.record(make_record(i))
-    if flush:
-        ledger.flush()
-
-
-def _blocked_sqlite(tmp_path: Path) -> tuple[str, Path]:
-    """A SQLite URL whose directory is a plain file: every connection attempt fails."""
-    blocker = tmp_path / "blocked"
-    blocker.write_text("not a directory")
-    return sqlite_url(blocker / "ledger.db"), blocker
-
-
-def test_unreachable_database_spools_records_and_warns(tmp_path: Path) -> None:
-    url, _ = _blocked_sqlite(tmp_path)
-    ledger = Ledger(url, durability="sync")
-    with pytest.warns(LedgerWarning, match="replayed on the next successful write"):
-        _record_all(ledger, range(5))
-    assert ledger.spool.count() == 5
-    assert ledger.spool.path.is_relative_to(Path(os.environ["AZCOST_HOME"]))
-
-
-@pytest.mark.parametrize("durability", ["async", "sync"])
-def test_spooled_records_are_replayed_on_the_next_successful_write(
-    tmp_path: Path, durability: str
-) -> None:
-    url, blocker = _blocked_sqlite(tmp_path)
-    ledger = Ledger(url, durability=durability, retry_interval=0)  # type: ignore[arg-type]
-    with pytest.warns(LedgerWarning):
-        _record_all(ledger, range(5), flush=True)
-    blocker.unlink()
-    blocker.mkdir()  # the database is reachable again
-    ledger.record(make_record(5))
-    ledger.close()
-    assert _run_ids(url) == {f"run-{i:08d}" for i in range(6)}
-    assert ledger.spool.count() == 0
-
-
-class _Forwarder:
-    """A TCP forwarder on 127.0.0.1:port to PostgreSQL: the server 'comes back' when it starts."""
-
-    def __init__(self, port: int, target: tuple[str, int]) -> None:
-        self.server = socket.create_server(("127.0.0.1", port))
-        self.target = target
-        self.sockets: list[socket.socket] = [self.server]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self.sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                dst.shutdown(socket.SHUT_WR)
-
-    def close(self) -> None:
-        for sock in self.sockets:
-            sock.close()
-
-
-@pytest.mark.postgres
-def test_postgres_outage_spools_then_replays_when_the_server_returns(pg_url: str) -> None:
-    target = sa.make_url(pg_url)
-    with socket.socket() as probe:  # a port nobody listens on (yet)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = target.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
-    ledger = Ledger(url, durability="sync", retry_interval=0)
-    with pytest.warns(LedgerWarning, match="OperationalError"):
-        _record_all(ledger, range(5))
-    assert ledger.spool.count() == 5
-    forwarder = _Forwarder(port, (target.host or "127.0.0.1", target.port or 5432))
-    try:
-        ledger.record(make_record(5))
-        ledger.close()
-    finally:
-        forwarder.close()
-    assert ledger.spool.count() == 0
-    assert _run_ids(pg_url) == {f"run-{i:08d}" for i in range(6)}
-
-
-def test_full_queue_spills_to_the_spool_and_another_writer_replays_it(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "ledger.db")
-    tiny = Ledger(url, max_queue=0)
-    with pytest.warns(LedgerWarning, match="queue is full"):
-        _record_all(tiny, range(20))
-    assert tiny.spool.count() == 20
-    with Ledger(url, durability="sync") as other:
-        other.record(make_record(20))
-    assert _count(url) == 21
-
-
-def test_a_record_the_database_refuses_is_set_aside_and_the_others_committed(
-    ledger_url: str,
-) -> None:
-    ledger = Ledger(ledger_url, flush_interval=3600)  # the writer runs on flush only
-    for i in range(3):
-        ledger.record(make_record(i, currency=None) if i == 1 else make_record(i))
-    with pytest.warns(LedgerWarning, match="record 'run-00000001' refused"):
-        ledger.flush()
-    ledger.close()
-    assert _run_ids(ledger_url) == {"run-00000000", "run-00000002"}
-    (line,) = ledger.spool.path.with_suffix(".rejected.jsonl").read_text().splitlines()
-    assert json.loads(line)["run_id"] == "run-00000001"
-    assert ledger.spool.count() == 0
-
-
-class _Unprintable:
-    def __str__(self) -> str:
-        raise RuntimeError("no text for you")
-
-
-def test_a_record_that_cannot_be_converted_does_not_stop_the_writer(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "ledger.db")
-    ledger = Ledger(url, flush_interval=3600)  # the writer runs on flush only
-    ledger.record(make_record(0, metadata={"bad": _Unprintable()}))
-    with pytest.warns(LedgerWarning, match="record 'run-00000000' refused"):
-        ledger.flush()
-    ledger.record(make_record(1))
-    ledger.flush(timeout=60)
-    ledger.close()
-    assert _run_ids(url) == {"run-00000001"}
-
-
-def test_torn_spool_line_is_kept_aside_not_lost(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "ledger.db")
-    ledger = Ledger(url, durability="sync")
-    ledger.spool.append([make_record(1)])
-    with open(ledger.spool.path, "a", encoding="utf-8") as f:
-        f.write('{"run_id": "torn", "timest')
-    ledger.record(make_record(2))
-    ledger.close()
-    assert _run_ids(url) == {"run-00000001", "run-00000002"}
-    assert "torn" in ledger.spool.path.with_suffix(".bad").read_text()
-
-
-# --------------------------------------------------------------------------- processes
-
-_WRITER = textwrap.dedent(
-    """
-    import sys
-    from ledger_helpers import make_record
-    from azcost.ledger import Ledger
-
-    url, durability, start, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    ledger = Ledger(url, durability=durability)
-    for i in range(start, start + n):
-        ledger.record(make_record(i))
-        if durability == "sync":
-            print(make_record(i).run_id, flush=True)
-    # no flush or close: the atexit hook must commit what is queued
-    """
-)
-
-
-def _writer(url: str, durability: str, start: int, n: int, **kw: object) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
-    proc: subprocess.Popen[str] = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, url, durability, str(start), str(n)],
-        env=env,
-        text=True,
-        **kw,  # type: ignore[call-overload]
-    )
-    return proc
-
-
-@pytest.mark.parametrize("durability", ["async", "sync"])
-def test_eight_processes_writing_one_ledger_lose_nothing(ledger_url: str, durability: str) -> None:
-    n = 150
-    procs = [
-        _writer(ledger_url, durability, k * n, n, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for k in range(8)
-    ]
-    errors = [p.communicate()[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * 8, errors
-    assert not any("locked" in e or "Warning" in e for e in errors), errors
-    assert _count(ledger_url) == 8 * n
-
-
-SCALE = int(os.environ.get("AZCOST_STRESS_SCALE", "1"))
-
-
-@pytest.mark.stress
-def test_eight_async_writers_of_many_records_lose_nothing(ledger_url: str) -> None:
-    n = 5000 * SCALE
-    procs = [
-        _writer(ledger_url, "async", k * n, n, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for k in range(8)
-    ]
-    errors = [p.communicate()[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * 8, errors
-    assert _count(ledger_url) == 8 * n
-    with Ledger(ledger_url) as ledger:
-        (row,) = audit(ledger.read_engine())
-    assert (row.requests, row.total_cost) == (8 * n, 8 * n * Decimal("0.000078"))
-
-
-def test_atexit_commits_queued_records(ledger_url: str) -> None:
-    proc = _writer(ledger_url, "async", 0, 500)
-    assert proc.wait() == 0
-    assert _count(ledger_url) == 500
-
-
-def test_kill_9_of_a_sync_writer_loses_no_acknowledged_record(ledger_url: str) -> None:
-    proc = _writer(ledger_url, "sync", 0, 100_000, stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    acknowledged = [proc.stdout.readline().strip() for _ in range(40)]
-    os.kill(proc.pid, signal.SIGKILL)
-    acknowledged += proc.stdout.read().split()  # printed before the kill landed
-    proc.stdout.close()
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    assert set(acknowledged) <= _run_ids(ledger_url)
 
 
 # --------------------------------------------------------------------------- import/export
