@@ -28,7 +28,10 @@ import timeit
 import warnings
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azcost.pricing import PricingTable
 
 QUICK = "--quick" in sys.argv
 REPEAT = 3 if QUICK else 7
@@ -63,14 +66,11 @@ def row(label: str, ours: float, anchor_label: str, anchor: float, unit: str, go
     )
 
 
-def main() -> None:
+def bench_load() -> PricingTable:
+    """Shipped table: parse + validate (no cache) and from the compiled cache; the table."""
     import azcost
     from azcost.pricing import PricingTable, compile_file, shipped_pricing_paths
 
-    print(f"azcost {azcost.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    print()
-
-    # --- shipped table: parse + validate (no cache) and from the compiled cache
     paths = shipped_pricing_paths()
     compile_file(paths[0], use_cache=False)  # warm imports (pydantic, yaml)
 
@@ -95,17 +95,11 @@ def main() -> None:
         "<= 30 ms",
     )
     print()
+    return table
 
-    # --- cost() per call, gpt-4o, 1000 in / 500 out
-    n = 20_000 if QUICK else 100_000
-    ours = per_call_us(lambda: table.cost("gpt-4o", input_tokens=1000, output_tokens=500), n)
-    ours_versioned = per_call_us(
-        lambda: table.cost(
-            "gpt-4o", model_version="2024-08-06", input_tokens=1000, output_tokens=500
-        ),
-        n,
-    )
 
+def cost_anchors(n: int) -> tuple[float, float, float, str]:
+    """CPU us per call of the floor, genai-prices and LangChain; their totals, printable."""
     rates = {"gpt-4o": (Decimal("2.50").scaleb(-6), Decimal("10.00").scaleb(-6))}
 
     def floor() -> Decimal:
@@ -134,6 +128,24 @@ def main() -> None:
         )
 
     lc_us = per_call_us(langchain, n)
+    totals = (
+        f"genai-prices {calc_price(usage, model_ref='gpt-4o', provider_id='azure').total_price}, "
+        f"langchain {langchain()!r}"
+    )
+    return floor_us, genai_us, lc_us, totals
+
+
+def bench_cost(table: PricingTable) -> None:
+    """cost() per call, gpt-4o, 1000 in / 500 out, beside its anchors."""
+    n = 20_000 if QUICK else 100_000
+    ours = per_call_us(lambda: table.cost("gpt-4o", input_tokens=1000, output_tokens=500), n)
+    ours_versioned = per_call_us(
+        lambda: table.cost(
+            "gpt-4o", model_version="2024-08-06", input_tokens=1000, output_tokens=500
+        ),
+        n,
+    )
+    floor_us, genai_us, lc_us, anchor_totals = cost_anchors(n)
     print("cost of one gpt-4o call (1000 input / 500 output tokens), CPU microseconds per call:")
     row(
         "azcost cost()", ours, "genai-prices calc_price (provider azure)", genai_us, "us", "<= 2 us"
@@ -174,12 +186,13 @@ def main() -> None:
     print(
         f"  totals: azcost {table.cost('gpt-4o', input_tokens=1000, output_tokens=500).total} "
         f"(gpt-4o resolves to {table.resolve('gpt-4o').model}, assumed), "
-        f"genai-prices {calc_price(usage, model_ref='gpt-4o', provider_id='azure').total_price}, "
-        f"langchain {langchain()!r}"
+        f"{anchor_totals}"
     )
     print()
 
-    # --- import time, as whole processes (median), minus a bare interpreter start
+
+def bench_import() -> float:
+    """Import time, as whole processes (median), minus a bare interpreter start; that start."""
     py = sys.executable
     bare = process_ms([py, "-c", "pass"])
     imp_ours = process_ms([py, "-c", "import azcost"]) - bare
@@ -214,9 +227,12 @@ def main() -> None:
     ).stdout.strip()
     print(f"  heavy modules after `import azcost`: {heavy}")
     print()
+    return bare
 
-    # --- `azcost price` as a whole process (warm compiled cache, then cold)
-    exe = str(Path(py).with_name("azcost"))
+
+def bench_price_process(bare: float) -> None:
+    """`azcost price` as a whole process (warm compiled cache, then cold)."""
+    exe = str(Path(sys.executable).with_name("azcost"))
     argv = [exe, "price", "gpt-35-turbo-0301", "--input", "31", "--output", "8"]
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "AZCOST_HOME": home}
@@ -225,6 +241,17 @@ def main() -> None:
         cold = process_ms(argv, cold_env)
     row("`azcost price` process (ms)", warm, "same, cache disabled (ms)", cold, "ms", "<= 150 ms")
     print(f"  python -c pass: {bare:.1f} ms")
+
+
+def main() -> None:
+    """Every section, in order, each figure beside its anchor."""
+    import azcost
+
+    print(f"azcost {azcost.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print()
+    table = bench_load()
+    bench_cost(table)
+    bench_price_process(bench_import())
 
 
 def compare(paths: list[str]) -> None:
