@@ -22,9 +22,10 @@ def price(
     if ident.error is not None:
         return None, ident.error
     tier = usage.service_tier
+    details = usage.details
     try:
-        details = usage.details
-        if tier is not None and tier not in STANDARD_NAMES:  # that tier's rates, or unpriced
+        if details or (tier is not None and tier not in STANDARD_NAMES):
+            # a tier other than the standard one is priced at its own rates, or not at all
             cost = table.cost(
                 ident.model,  # type: ignore[arg-type]  # set whenever error is None
                 input_tokens=usage.input_tokens,
@@ -35,17 +36,7 @@ def price(
                 service_tier=tier,
                 **details,  # type: ignore[arg-type]  # token fields of kinds only
             )
-        elif details:
-            cost = table.cost(
-                ident.model,  # type: ignore[arg-type]  # set whenever error is None
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                reasoning_tokens=usage.reasoning_tokens,
-                deployment_type=ident.deployment_type,
-                region=ident.region,
-                **details,  # type: ignore[arg-type]  # token fields of kinds only
-            )
-        else:  # the usual call: no **details unpacking
+        else:  # the usual call: standard tier, text tokens, no **details unpacking
             cost = table.cost(
                 ident.model,  # type: ignore[arg-type]  # set whenever error is None
                 input_tokens=usage.input_tokens,
