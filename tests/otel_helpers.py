@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from azure_server import AzureServer, DeploymentSpec
+from call_modes import HELLO
 from langchain_openai import AzureChatOpenAI
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -21,7 +22,7 @@ DEPLOYMENTS = {
     "prod-4o": {"model": "gpt-4o", "model_version": "2024-08-06"},
     "reasoner": {"model": "o1", "model_version": "2024-12-17"},
 }
-MESSAGES = [("human", "Hello!")]
+MESSAGES = HELLO
 SI_PLACES = {"": 0, "m": 3, "u": 6, "n": 9, "p": 12, "f": 15}
 Points = dict[str, list[tuple[dict[str, Any], Any]]]
 
@@ -39,6 +40,14 @@ def start_server() -> AzureServer:
             "embed": DeploymentSpec("text-embedding-3-small"),
         }
     ).start()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[AzureServer]:
+    """The metrics tests' local endpoint, one per test module."""
+    srv = start_server()
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ tiers, legacy completions, and a ReAct agent loop, priced exactly or listed with
 
 from __future__ import annotations
 
-import asyncio
 import warnings
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -15,6 +14,7 @@ import pytest
 pytest.importorskip("langchain_openai")
 
 from azure_server import AzureServer, DeploymentSpec
+from call_modes import MODES, invoke
 from langchain_core.tools import tool
 from langchain_openai import AzureOpenAI, ChatOpenAI
 
@@ -24,7 +24,6 @@ from azcost.errors import UnpricedCallWarning
 
 EXAMPLE = Decimal("0.000078")  # 31 + 8 tokens of gpt-35-turbo-0301
 PROD_CHAT = {"prod-chat": {"model": "gpt-35-turbo", "model_version": "0301"}}
-MESSAGES = [("human", "Hello!")]
 
 
 @pytest.fixture(scope="module")
@@ -42,26 +41,6 @@ def server() -> Iterator[AzureServer]:
     ).start()
     yield srv
     srv.stop()
-
-
-def _invoke(llm: Any) -> None:
-    llm.invoke(MESSAGES)
-
-
-def _stream(llm: Any) -> None:
-    for _ in llm.stream(MESSAGES):
-        pass
-
-
-def _ainvoke(llm: Any) -> None:
-    asyncio.run(llm.ainvoke(MESSAGES))
-
-
-MODES: dict[str, Callable[[Any], None]] = {
-    "invoke": _invoke,
-    "stream": _stream,
-    "ainvoke": _ainvoke,
-}
 
 
 def _init_chat_model(server: AzureServer) -> Any:
@@ -129,7 +108,7 @@ def test_without_the_map_the_assumed_version_is_said(
         pytest.warns(AssumedVersionWarning, match="priced as gpt-35-turbo-0125"),
         get_cost_callback(mini) as cb,
     ):
-        _invoke(llm)
+        invoke(llm)
     assumed = mini.cost("gpt-35-turbo-0125", input_tokens=31, output_tokens=8).total
     assert (cb.total_cost, cb.assumed_requests) == (assumed, 1)
 
@@ -175,7 +154,7 @@ def test_a_priority_tier_call_is_priced_at_the_tables_priority_rates(
 
 def test_the_default_tier_is_priced(server: AzureServer, mini: azcost.PricingTable) -> None:
     with get_cost_callback(mini) as cb:
-        _invoke(_azure_chat(server, "standard"))
+        invoke(_azure_chat(server, "standard"))
     assert cb.total_cost == Decimal("0.0035")  # 1000 x 2.50 + 100 x 10.00 per 1M
 
 
@@ -252,7 +231,7 @@ def test_priority_spend_is_a_row_of_its_own_in_by_model_and_the_summary(
     tiers = azcost.load_pricing(Path(__file__).parent / "data" / "tiers.yaml")
     with get_cost_callback(tiers) as cb:
         for deployment in ("priority", "standard", "priority"):
-            _invoke(_azure_chat(server, deployment))
+            invoke(_azure_chat(server, deployment))
     standard = cb.by_model["gpt-4o-2024-08-06"]
     priority = cb.by_model["gpt-4o-2024-08-06 (priority)"]
     assert len(cb.by_model) == 2

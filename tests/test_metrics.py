@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +15,7 @@ pytest.importorskip("langchain_openai")
 pytest.importorskip("opentelemetry.sdk.metrics")
 
 from azure_server import AzureServer
+from call_modes import MODES, stream
 from langchain_core.outputs import Generation, LLMResult
 from langchain_openai import AzureOpenAI
 from opentelemetry.sdk.metrics import MeterProvider
@@ -31,7 +31,7 @@ from otel_helpers import (
     provider,
     reader,
     requests,
-    start_server,
+    server,
     tokens,
 )
 
@@ -39,34 +39,7 @@ import azcost
 from azcost import CostCallbackHandler, get_cost_callback
 from azcost.embeddings import AzureOpenAIEmbeddings
 
-__all__ = ["provider", "reader"]  # fixtures used by name
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[AzureServer]:
-    srv = start_server()
-    yield srv
-    srv.stop()
-
-
-def _invoke(llm: Any) -> None:
-    llm.invoke(MESSAGES)
-
-
-def _stream(llm: Any) -> None:
-    for _ in llm.stream(MESSAGES):
-        pass
-
-
-def _ainvoke(llm: Any) -> None:
-    asyncio.run(llm.ainvoke(MESSAGES))
-
-
-MODES: dict[str, Callable[[Any], None]] = {
-    "invoke": _invoke,
-    "stream": _stream,
-    "ainvoke": _ainvoke,
-}
+__all__ = ["provider", "reader", "server"]  # fixtures used by name
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -196,7 +169,7 @@ def test_a_call_without_usage_is_a_request_without_tokens(
         pytest.warns(azcost.UnpricedCallWarning),
         get_cost_callback(mini, deployments=DEPLOYMENTS, metrics=provider) as cb,
     ):
-        _stream(llm)
+        stream(llm)
     points, _ = collect(reader)
     assert cb.successful_requests == 1
     assert cb.prompt_tokens == 0

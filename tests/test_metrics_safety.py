@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -37,20 +37,13 @@ from otel_helpers import (
     provider,
     reader,
     requests,
-    start_server,
+    server,
 )
 
 import azcost
 from azcost import CostCallbackHandler, MetricsWarning, get_cost_callback
 
-__all__ = ["provider", "reader"]  # fixtures used by name
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[AzureServer]:
-    srv = start_server()
-    yield srv
-    srv.stop()
+__all__ = ["provider", "reader", "server"]  # fixtures used by name
 
 
 @pytest.mark.parametrize("keys", [["gen_ai.token.type"], ["azcost.priced"], [""], "user"])
