@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from ledger_helpers import make_record
 
-from azcost.ledger import CallRecord, Ledger
+from azcost.ledger import ROLLUP_BATCH_SQL, CallRecord, Ledger
 
 pytest_plugins = ("ledger_fixtures",)  # fixtures: ledger_url (both backends), pg_url
 
@@ -171,3 +171,43 @@ def test_odd_lines_are_judged_as_one_by_one(tmp_path: Path) -> None:
             done = ledger.import_jsonl(path)
             got = ("added", ledger.iter_records().__next__().run_id) if done.added else None
         assert (got or ("rejected", done.problems[0])) == expected, line
+
+
+def _daily(ledger: Ledger) -> list[tuple[Any, ...]]:
+    with ledger.read_engine().connect() as conn:
+        rows = conn.exec_driver_sql("SELECT * FROM azcost_daily ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9")
+        return [tuple(row) for row in rows]
+
+
+def _daily_by_sql(ledger: Ledger) -> list[tuple[Any, ...]]:
+    """The daily rollup as the SQL computes it from every stored call."""
+    with ledger.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM azcost_daily")
+        conn.exec_driver_sql(ROLLUP_BATCH_SQL, (0,))
+    return _daily(ledger)
+
+
+def test_the_daily_rollup_kept_per_batch_equals_the_sql_over_the_stored_calls(
+    tmp_path: Path,
+) -> None:
+    day2 = dt.datetime(2026, 11, 3, 0, 0, 1, tzinfo=UTC)
+    batches = [
+        _varied(),  # many groups, NULL keys, a tier, inexact and unpriced totals
+        [make_record(100 + i, model=f"m{i % 3}", input_tokens=i) for i in range(40)],
+        [
+            make_record(200 + i, when=day2, service_tier=None if i % 2 else "priority")
+            for i in range(9)
+        ],
+        [make_record(300), make_record(301), make_record(300, deployment="again")],  # repeated id
+        [make_record(301), make_record(302)],  # one run id already stored: only one row is new
+        [make_record(400 + i, model=f"many{i}") for i in range(40)],  # more groups than kept
+    ]
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    with Ledger(url, flush_interval=3600, batch_size=1000) as ledger:
+        for batch in batches:  # each one written in one transaction by flush()
+            for rec in batch:
+                ledger.record(rec)
+            ledger.flush()
+        kept = _daily(ledger)
+        assert len(kept) > 40
+        assert kept == _daily_by_sql(ledger)

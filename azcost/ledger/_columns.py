@@ -23,14 +23,21 @@ from decimal import Decimal
 from itertools import chain, compress, repeat
 from json.scanner import make_scanner
 from operator import attrgetter, is_, is_not, itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._checks import MAX_COST, MAX_TEXT_CHARS, MAX_TOKENS, refuse_constant
+from ._daily import ALL_NONE, NO_NONE, SOME_NONE, Converted, daily_rows
 from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord
 from ._sqlite_rows import pico_of_text, ts_and_day
 from ._tables import CALLS, COLUMNS, tags_meta_json
 
-__all__ = ["columns_of_json", "columns_of_records", "pg_rows", "sqlite_batches_of_columns"]
+__all__ = [
+    "SqliteBatch",
+    "columns_of_json",
+    "columns_of_records",
+    "pg_rows",
+    "sqlite_batches_of_columns",
+]
 
 Column = Sequence[Any]
 Batches = list[tuple[str, Iterable[tuple[Any, ...]]]]
@@ -49,7 +56,6 @@ _FIRST, _SECOND, _DAY = itemgetter(0), itemgetter(1), itemgetter(slice(0, 10))
 # format(Decimal(text), "f") gives back, below MAX_COST, at most MAX_COST_PLACES places
 _PLAIN_COST = re.compile(r"(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,50})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-_ALL_NONE, _NO_NONE, _SOME_NONE = 0, 1, 2
 
 
 class _Refused(Exception):
@@ -58,8 +64,8 @@ class _Refused(Exception):
 
 def _none_state(types: set[type]) -> int:
     if _NONE not in types:
-        return _NO_NONE
-    return _ALL_NONE if len(types) == 1 else _SOME_NONE
+        return NO_NONE
+    return ALL_NONE if len(types) == 1 else SOME_NONE
 
 
 def _texts(col: Column, required: bool) -> int:
@@ -82,15 +88,15 @@ def _cost_texts(col: Column, decimals: bool) -> tuple[Column, int]:
     """A cost column as plain decimal text, and its None state."""
     types = set(map(type, col))
     state = _none_state(types)
-    if state == _ALL_NONE:
+    if state == ALL_NONE:
         return col, state
     if not types <= ({Decimal, _NONE} if decimals else _STR_OR_NONE):
         raise _Refused
     if decimals:
         texts = _decimal_texts(
-            col if state == _NO_NONE else list(compress(col, map(is_not, col, repeat(None))))
+            col if state == NO_NONE else list(compress(col, map(is_not, col, repeat(None))))
         )
-        if state == _NO_NONE:
+        if state == NO_NONE:
             return texts, state
         found = iter(texts)
         return [None if c is None else next(found) for c in col], state
@@ -162,35 +168,35 @@ def _labels(tags: Column, metadata: Column) -> tuple[Column, Column, Column]:
     return tuple(list(map(itemgetter(i), triples)) for i in range(3))  # type: ignore[return-value]  # three columns
 
 
-def _converted(cols: list[Column], *, sqlite: bool, parse: bool) -> dict[str, tuple[Column, int]]:
+def _converted(cols: list[Column], *, sqlite: bool, parse: bool) -> Converted:
     """Output columns by name with their None state; raises :class:`_Refused`."""
     at = _AT
-    out: dict[str, tuple[Column, int]] = {}
+    out: Converted = {}
     for name in _TEXT:
         out[name] = cols[at[name]], _texts(cols[at[name]], name in _REQUIRED)
     if not all(map(_CURRENCY.fullmatch, set(cols[at["currency"]]))):
         raise _Refused
     for name in TOKEN_FIELDS:
         _tokens(cols[at[name]])
-        out[name] = cols[at[name]], _NO_NONE
+        out[name] = cols[at[name]], NO_NONE
     for name in COST_FIELDS:
         out[name] = _cost_texts(cols[at[name]], not parse)
     total, state = out["total_cost"]
     picos: Column = total
-    if state != _ALL_NONE:
+    if state != ALL_NONE:
         picos = [None if t is None else pico_of_text(t) for t in total]
         state = _none_state(set(map(type, picos)))
     out["total_cost_pico"] = picos, state
     ts, day = _days(cols[at["timestamp"]], parse)
-    out["ts"], out["day"] = (ts, _NO_NONE), (day, _NO_NONE)
+    out["ts"], out["day"] = (ts, NO_NONE), (day, NO_NONE)
     out["price_effective_from"] = _dates(cols[at["price_effective_from"]], parse)
     for name in ("priced", "usage_known"):
-        out[name] = _flags(cols[at[name]], sqlite), _NO_NONE
+        out[name] = _flags(cols[at[name]], sqlite), NO_NONE
     tags, meta, labels = _labels(cols[at["tags"]], cols[at["metadata"]])
     out["tags"], out["run_metadata"], out["labels"] = (
-        (tags, _NO_NONE),
-        (meta, _NO_NONE),
-        (labels, _NO_NONE),
+        (tags, NO_NONE),
+        (meta, NO_NONE),
+        (labels, NO_NONE),
     )
     return out
 
@@ -217,21 +223,20 @@ def _literal(col: Column) -> str | None:
     return text if col.count(value) == len(col) else None
 
 
-def _null_batches(out: dict[str, tuple[Column, int]]) -> Batches:
+def _null_batches(out: Converted, keep: list[int] | None) -> Batches:
     """(INSERT, rows) pairs; NULL and a value every row shares are written into the INSERT.
 
     sqlite3 binds None through its adaptation lookup, and every bound value costs; what is
     the same for the whole batch (zero token counts, the currency, the day...) is not bound.
     """
-    fixed = {name: "NULL" for name in COLUMNS if out[name][1] == _ALL_NONE}
+    fixed = {name: "NULL" for name in COLUMNS if out[name][1] == ALL_NONE}
     for name in COLUMNS[1:]:  # the run id is always bound: one row per run id
-        if out[name][1] == _NO_NONE:
+        if out[name][1] == NO_NONE:
             text = _literal(out[name][0])
             if text is not None:
                 fixed[name] = text
     bound = [name for name in COLUMNS if name not in fixed]
-    some = [name for name in bound if out[name][1] == _SOME_NONE]
-    keep = _first_of_each(out["run_id"][0])
+    some = [name for name in bound if out[name][1] == SOME_NONE]
     if not some and keep is None:  # rows made one at a time as executemany reads them
         return [(_insert(fixed), zip(*(out[name][0] for name in bound), strict=True))]
     rows = list(zip(*(out[name][0] for name in bound), strict=True))
@@ -245,8 +250,9 @@ def _null_batches(out: dict[str, tuple[Column, int]]) -> Batches:
     for pattern, group in groups.items():
         null = {name for name, is_null in zip(some, pattern, strict=True) if is_null}
         values = [i for i, name in enumerate(bound) if name not in null]
-        pick: Callable[[tuple[Any, ...]], Any] = itemgetter(*values)
-        batches.append((_insert(fixed | dict.fromkeys(null, "NULL")), list(map(pick, group))))
+        # itemgetter of one index gives the value itself, not a 1-tuple: zip makes the rows
+        picked = zip(*(map(itemgetter(i), group) for i in values), strict=True)
+        batches.append((_insert(fixed | dict.fromkeys(null, "NULL")), list(picked)))
     return batches
 
 
@@ -265,16 +271,31 @@ def columns_of_records(records: Sequence[CallRecord]) -> list[Column]:
     return [list(map(get, records)) for get in _GETTERS]
 
 
-def sqlite_batches_of_columns(cols: list[Column], *, parse: bool = False) -> Batches | None:
-    """(INSERT, rows) pairs for SQLite's ``executemany``, or None: check one by one.
+class SqliteBatch(NamedTuple):
+    """A batch ready for SQLite: its INSERTs, and its daily rollup if every row is new."""
+
+    inserts: Batches
+    """(INSERT, rows) pairs for ``executemany``."""
+    daily: list[tuple[Any, ...]] | None
+    """The rollup's rows (see :func:`~azcost.ledger._daily.daily_rows`); None: by SQL."""
+    offered: int
+    """Rows offered (a run id repeated in the batch counts once)."""
+
+
+def sqlite_batches_of_columns(cols: list[Column], *, parse: bool = False) -> SqliteBatch | None:
+    """The batch for SQLite's ``executemany``, or None: check one by one.
 
     ``cols``: the records' values in :data:`FIELDS` order (:func:`columns_of_records`),
     or, with ``parse``, a JSON batch's values (timestamps, dates and costs as text).
     """
     try:
-        return _null_batches(_converted(cols, sqlite=True, parse=parse))
+        out = _converted(cols, sqlite=True, parse=parse)
     except _Refused:
         return None
+    keep = _first_of_each(out["run_id"][0])
+    count = len(cols[0]) if keep is None else len(keep)
+    daily = daily_rows(out, count) if keep is None else None
+    return SqliteBatch(_null_batches(out, keep), daily, count)
 
 
 def pg_rows(cols: list[Column], *, parse: bool = False) -> list[tuple[Any, ...]] | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,11 +13,13 @@ from ._checks import check_record
 from ._columns import Column, columns_of_records, pg_rows, sqlite_batches_of_columns
 from ._record import CallRecord
 from ._rollups import (
+    DAILY_UPSERT_SQL,
     PG_TAGGED_MOVE,
     ROLLUP_BATCH_SQL,
     ROLLUP_ROWS_SQL,
     add_tag_rollups,
     pg_tag_keys_locked,
+    run_upsert,
 )
 from ._sqlite_rows import MAX_ROWID_SQL, sqlite_batches
 from ._tables import CALLS, COLUMNS, insert_sql, row_of
@@ -66,8 +67,8 @@ def insert_columns(engine: Engine, cols: list[Column], *, parse: bool = False) -
     within bounds (the caller then checks record by record).
     """
     if engine.dialect.name == "sqlite":
-        batches = sqlite_batches_of_columns(cols, parse=parse)
-        return None if batches is None else _write_sqlite(engine, batches)
+        batch = sqlite_batches_of_columns(cols, parse=parse)
+        return None if batch is None else _write_sqlite(engine, *batch)
     if engine.dialect.name == "postgresql":
         rows = pg_rows(cols, parse=parse)
         return None if rows is None else _write_rows(engine, rows)
@@ -95,8 +96,16 @@ def _write_rows(engine: Engine, rows: list[tuple[Any, ...]]) -> int:
         return max(int(result.rowcount), 0)
 
 
-def _write_sqlite(engine: Engine, batches: Sequence[tuple[str, Iterable[tuple[Any, ...]]]]) -> int:
-    """SQLite: rows, then the rollup of the rows really added, in one transaction."""
+def _write_sqlite(
+    engine: Engine,
+    batches: Sequence[tuple[str, Iterable[tuple[Any, ...]]]],
+    daily: list[tuple[Any, ...]] | None = None,
+    offered: int = -1,
+) -> int:
+    """SQLite: rows, then the rollup of the rows really added, in one transaction.
+
+    ``daily``: the batch's rollup rows, used when all ``offered`` rows were added.
+    """
     added = 0
     with engine.begin() as conn:  # BEGIN IMMEDIATE: one writer until the commit
         cur: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # sqlite3 connection
@@ -105,13 +114,11 @@ def _write_sqlite(engine: Engine, batches: Sequence[tuple[str, Iterable[tuple[An
             for sql, rows in batches:
                 cur.executemany(sql, rows)
                 added += max(cur.rowcount, 0)
+            if added and daily is not None and added == offered:
+                cur.executemany(DAILY_UPSERT_SQL, daily)
+            elif added:
+                run_upsert(cur, ROLLUP_BATCH_SQL, ROLLUP_ROWS_SQL, (before,))
             if added:
-                try:
-                    cur.execute(ROLLUP_BATCH_SQL, (before,))
-                except sqlite3.OperationalError as exc:  # a sum past 64 bits
-                    if "overflow" not in str(exc):
-                        raise
-                    cur.execute(ROLLUP_ROWS_SQL, (before,))
                 add_tag_rollups(cur, before)
         finally:
             cur.close()

@@ -35,6 +35,7 @@ from ._tables import (
 )
 
 __all__ = [
+    "DAILY_UPSERT_SQL",
     "PG_TAGGED_MOVE",
     "ROLLUP_BATCH_SQL",
     "ROLLUP_ROWS_SQL",
@@ -54,10 +55,7 @@ def daily_rollup_sql(where: str, *, per_row: bool = False, table: sa.Table = DAI
     sums = [c.name for c in table.columns if not c.primary_key]
     values = rollup_values("", sums[2:-2], keys)
     into = f"INSERT INTO {table.name} ({', '.join((*keys, *sums))}) "
-    upsert = (
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
-        f"{', '.join(f'{k} = {k} + excluded.{k}' for k in sums)}"
-    )
+    upsert = _add_on_conflict(keys, sums)
     source = f"FROM {CALLS.name} WHERE {where}"
     if per_row:
         return f"{into}SELECT {', '.join(values)} {source} ORDER BY rowid {upsert}"
@@ -67,6 +65,26 @@ def daily_rollup_sql(where: str, *, per_row: bool = False, table: sa.Table = DAI
         f"{source} GROUP BY {', '.join(str(i + 1) for i in range(n))} {upsert}"
     )
 
+
+def _add_on_conflict(keys: list[str], sums: list[str]) -> str:
+    return (
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        f"{', '.join(f'{k} = {k} + excluded.{k}' for k in sums)}"
+    )
+
+
+def _daily_upsert_sql(table: sa.Table = DAILY) -> str:
+    keys = [c.name for c in table.primary_key.columns]
+    sums = [c.name for c in table.columns if not c.primary_key]
+    names = (*keys, *sums)
+    values = ", ".join("?" * len(names))
+    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({values}) " + _add_on_conflict(
+        keys, sums
+    )
+
+
+DAILY_UPSERT_SQL = _daily_upsert_sql()
+"""SQLite: add one group's sums (its keys, then its sums, as :data:`DAILY` orders them)."""
 
 ROLLUP_BATCH_SQL = daily_rollup_sql("rowid > ?")
 """SQLite: add the calls with rowid above the parameter to the daily rollup."""
