@@ -14,26 +14,27 @@ whose checks name the record and the field. The rows hold the values of
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 from decimal import Decimal
 from itertools import chain, compress, repeat
-from json.scanner import make_scanner
 from operator import attrgetter, is_, is_not, itemgetter
 from typing import Any, NamedTuple
 
-from ._checks import MAX_COST, MAX_TEXT_CHARS, MAX_TOKENS, refuse_constant
+from ._checks import MAX_COST, MAX_TEXT_CHARS, MAX_TOKENS
 from ._daily import ALL_NONE, NO_NONE, SOME_NONE, Converted, daily_rows
 from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord
 from ._sqlite_rows import pico_of_text, ts_and_day
 from ._tables import CALLS, COLUMNS, tags_meta_json
 
 __all__ = [
+    "FIELDS",
+    "FIELD_AT",
+    "NONE_TYPE",
+    "Column",
+    "Refused",
     "SqliteBatch",
-    "columns_of_json",
     "columns_of_records",
     "pg_rows",
     "sqlite_batches_of_columns",
@@ -43,12 +44,12 @@ Column = Sequence[Any]
 Batches = list[tuple[str, Iterable[tuple[Any, ...]]]]
 
 FIELDS = tuple(f.name for f in fields(CallRecord))  # the order of the input columns
-_AT = {name: i for i, name in enumerate(FIELDS)}
+FIELD_AT = {name: i for i, name in enumerate(FIELDS)}
 _GETTERS = tuple(map(attrgetter, FIELDS))
 _TEXT = tuple(f.name for f in fields(CallRecord) if f.type in ("str", "str | None"))
 _REQUIRED = frozenset(f.name for f in fields(CallRecord) if f.type == "str")
-_NONE = type(None)
-_STR_OR_NONE = frozenset((str, _NONE))
+NONE_TYPE = type(None)
+_STR_OR_NONE = frozenset((str, NONE_TYPE))
 _UTC = dt.timezone.utc
 _TZ = attrgetter("tzinfo")
 _FIRST, _SECOND, _DAY = itemgetter(0), itemgetter(1), itemgetter(slice(0, 10))
@@ -58,12 +59,12 @@ _PLAIN_COST = re.compile(r"(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,50})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """A column not plainly within bounds: take the record-by-record path."""
 
 
 def _none_state(types: set[type]) -> int:
-    if _NONE not in types:
+    if NONE_TYPE not in types:
         return NO_NONE
     return ALL_NONE if len(types) == 1 else SOME_NONE
 
@@ -71,17 +72,17 @@ def _none_state(types: set[type]) -> int:
 def _texts(col: Column, required: bool) -> int:
     """Check a text column; return its None state."""
     types = set(map(type, col))
-    if not types <= _STR_OR_NONE or (required and _NONE in types):
-        raise _Refused
-    values = col if _NONE not in types else list(filter(None, col))
+    if not types <= _STR_OR_NONE or (required and NONE_TYPE in types):
+        raise Refused
+    values = col if NONE_TYPE not in types else list(filter(None, col))
     if values and (max(map(len, values)) > MAX_TEXT_CHARS or "\0" in "".join(values)):
-        raise _Refused
+        raise Refused
     return _none_state(types)
 
 
 def _tokens(col: Column) -> None:
     if set(map(type, col)) != {int} or min(col) < 0 or max(col) >= MAX_TOKENS:
-        raise _Refused
+        raise Refused
 
 
 def _cost_texts(col: Column, decimals: bool) -> tuple[Column, int]:
@@ -90,8 +91,8 @@ def _cost_texts(col: Column, decimals: bool) -> tuple[Column, int]:
     state = _none_state(types)
     if state == ALL_NONE:
         return col, state
-    if not types <= ({Decimal, _NONE} if decimals else _STR_OR_NONE):
-        raise _Refused
+    if not types <= ({Decimal, NONE_TYPE} if decimals else _STR_OR_NONE):
+        raise Refused
     if decimals:
         texts = _decimal_texts(
             col if state == NO_NONE else list(compress(col, map(is_not, col, repeat(None))))
@@ -101,7 +102,7 @@ def _cost_texts(col: Column, decimals: bool) -> tuple[Column, int]:
         found = iter(texts)
         return [None if c is None else next(found) for c in col], state
     if not all(map(_PLAIN_COST.fullmatch, filter(None, col))):
-        raise _Refused
+        raise Refused
     return col, state
 
 
@@ -115,13 +116,13 @@ def _decimal_texts(values: Column) -> list[str]:
         return texts  # under 10**9 and at most 50 places ("0." and 50 digits at the longest)
     texts = [format(c, "f") for c in values]
     if not all(map(_PLAIN_COST.fullmatch, texts)):
-        raise _Refused
+        raise Refused
     return texts
 
 
 def _flags(col: Column, sqlite: bool) -> Column:
     if set(map(type, col)) != {bool}:
-        raise _Refused
+        raise Refused
     return list(map(int, col)) if sqlite else col
 
 
@@ -129,15 +130,15 @@ def _days(col: Column, parse: bool) -> tuple[Column, Column]:
     """(timestamp text, day) columns from datetimes, or from ISO text when ``parse``."""
     if parse:
         if set(map(type, col)) != {str}:
-            raise _Refused
+            raise Refused
         try:
             col = list(map(dt.datetime.fromisoformat, col))
         except ValueError:
-            raise _Refused from None
+            raise Refused from None
     elif set(map(type, col)) != {dt.datetime}:
-        raise _Refused
+        raise Refused
     if set(map(_TZ, col)) != {_UTC}:
-        raise _Refused
+        raise Refused
     texts = list(map(_FIRST, map(ts_and_day, col)))  # no pair outlives its line
     return texts, list(map(_DAY, texts))
 
@@ -145,37 +146,37 @@ def _days(col: Column, parse: bool) -> tuple[Column, Column]:
 def _dates(col: Column, parse: bool) -> tuple[Column, int]:
     """The price period's start as ISO text (from dates, or ISO text when ``parse``)."""
     types = set(map(type, col))
-    if not types <= ({str, _NONE} if parse else {dt.date, _NONE}):
-        raise _Refused
+    if not types <= ({str, NONE_TYPE} if parse else {dt.date, NONE_TYPE}):
+        raise Refused
     distinct = set(col)
     distinct.discard(None)
     try:
         iso = {d: (dt.date.fromisoformat(d) if parse else d).isoformat() for d in distinct}
     except ValueError:
-        raise _Refused from None
+        raise Refused from None
     return list(map(iso.get, col)), _none_state(types)
 
 
 def _labels(tags: Column, metadata: Column) -> tuple[Column, Column, Column]:
     """(tags, metadata, labels) JSON columns from tuples of text and dicts."""
     if set(map(type, tags)) != {tuple} or set(map(type, metadata)) != {dict}:
-        raise _Refused
+        raise Refused
     _texts(list(chain.from_iterable(tags)), True)
     try:
         triples = list(map(tags_meta_json, tags, metadata))
     except ValueError:  # too long, a NUL, a float that is not finite: named one by one
-        raise _Refused from None
+        raise Refused from None
     return tuple(list(map(itemgetter(i), triples)) for i in range(3))  # type: ignore[return-value]  # three columns
 
 
 def _converted(cols: list[Column], *, sqlite: bool, parse: bool) -> Converted:
-    """Output columns by name with their None state; raises :class:`_Refused`."""
-    at = _AT
+    """Output columns by name with their None state; raises :class:`Refused`."""
+    at = FIELD_AT
     out: Converted = {}
     for name in _TEXT:
         out[name] = cols[at[name]], _texts(cols[at[name]], name in _REQUIRED)
     if not all(map(_CURRENCY.fullmatch, set(cols[at["currency"]]))):
-        raise _Refused
+        raise Refused
     for name in TOKEN_FIELDS:
         _tokens(cols[at[name]])
         out[name] = cols[at[name]], NO_NONE
@@ -290,7 +291,7 @@ def sqlite_batches_of_columns(cols: list[Column], *, parse: bool = False) -> Sql
     """
     try:
         out = _converted(cols, sqlite=True, parse=parse)
-    except _Refused:
+    except Refused:
         return None
     keep = _first_of_each(out["run_id"][0])
     count = len(cols[0]) if keep is None else len(keep)
@@ -302,101 +303,6 @@ def pg_rows(cols: list[Column], *, parse: bool = False) -> list[tuple[Any, ...]]
     """Rows in :data:`COLUMNS` order for PostgreSQL (money as exact text), or None."""
     try:
         out = _converted(cols, sqlite=False, parse=parse)
-    except _Refused:
+    except Refused:
         return None
     return list(zip(*(out[name][0] for name in COLUMNS), strict=True))
-
-
-# --------------------------------------------------------------------------- JSON lines
-
-# JSON objects decode to tuples of (key, value) pairs, arrays to lists: a key given twice
-# shows as a dict shorter than its pairs, and an object is never mistaken for an array
-_decoder = json.JSONDecoder(object_pairs_hook=tuple, parse_constant=refuse_constant)
-_scan: Callable[[str, int], tuple[Any, int]] = make_scanner(_decoder)  # type: ignore[arg-type]  # typeshed types it as its own class
-_LINE_ENDS = ("\n", "\r\n")
-_MISSING = object()  # a required field left out: refused by its column's type check
-_DEFAULTS: dict[str, Any] = {
-    f.name: _MISSING if f.name in ("run_id", "timestamp") else f.default for f in fields(CallRecord)
-} | {"tags": [], "metadata": ()}
-_VALUES = itemgetter(*FIELDS)
-_SCALARS = frozenset((str, int, float, bool, _NONE))
-_BIG = 10**29  # integers whose text is over 30 characters decode as Decimal on the strict path
-
-
-def _plain(value: Any) -> Any:
-    """A nested metadata value with its objects as dicts; :class:`_Refused` if unusual."""
-    kind = type(value)
-    if kind is tuple:  # an object
-        found = {key: _plain(v) for key, v in value}
-        if len(found) < len(value):
-            raise _Refused
-        return found
-    if kind is list:
-        return list(map(_plain, value))
-    if kind not in _SCALARS or (kind is int and not -_BIG < value < 10 * _BIG):
-        raise _Refused
-    return value
-
-
-def _metadata(col: Column) -> list[dict[str, Any]]:
-    if not set(map(type, col)) <= {tuple}:
-        raise _Refused
-    metas = list(map(dict, col))
-    if list(map(len, metas)) != list(map(len, col)):  # a key given twice
-        raise _Refused
-    values = list(chain.from_iterable(map(dict.values, metas)))
-    types = set(map(type, values))
-    if not types <= _SCALARS:
-        return [{key: _plain(v) for key, v in meta.items()} for meta in metas]
-    if int in types:
-        ints = [v for v in values if type(v) is int]
-        if min(ints) <= -_BIG or max(ints) >= 10 * _BIG:
-            raise _Refused
-    return metas
-
-
-def _values_of(line: bytes) -> tuple[Any, ...]:
-    """One line's field values in :data:`FIELDS` order; :class:`_Refused` if unusual."""
-    text = line.decode("utf-8")
-    try:
-        pairs, end = _scan(text, 0)  # JSONDecoder.decode without its Python wrapper
-    except StopIteration:  # not JSON at the start; never let it end the caller's map()
-        raise _Refused from None
-    if end != len(text) and text[end:] not in _LINE_ENDS:  # more than the line's end
-        raise _Refused
-    if type(pairs) is not tuple:
-        raise _Refused
-    data = dict(pairs)
-    if len(data) < len(pairs):  # a key given twice
-        raise _Refused
-    if len(data) < len(FIELDS):
-        data = _DEFAULTS | data
-    if len(data) > len(FIELDS):  # a field the record does not have
-        raise _Refused
-    try:
-        return _VALUES(data)  # type: ignore[no-any-return]  # a tuple of the values
-    except KeyError:  # as many keys as fields, some of them not fields
-        raise _Refused from None
-
-
-def columns_of_json(lines: Sequence[bytes]) -> list[Column] | None:
-    """JSON lines' values as columns in :data:`FIELDS` order, for ``parse=True``; or None.
-
-    None when a line is not plainly a record object (not UTF-8, not JSON, a key twice, an
-    unknown field, a field of the wrong kind...): read those lines one by one.
-    """
-    collecting = gc.isenabled()
-    gc.disable()  # the decoder's short-lived tuples would run the collector ~7 times a line
-    try:
-        cols: list[Column] = list(zip(*map(_values_of, lines), strict=True))
-        tags = cols[_AT["tags"]]
-        if set(map(type, tags)) != {list}:
-            return None
-        cols[_AT["tags"]] = list(map(tuple, tags))
-        cols[_AT["metadata"]] = _metadata(cols[_AT["metadata"]])
-    except (_Refused, ValueError, RecursionError):
-        return None
-    finally:
-        if collecting:
-            gc.enable()
-    return cols

@@ -24,9 +24,9 @@ from sqlalchemy.engine import Engine
 from .._input import MAX_LINE_BYTES, open_binary
 from ..errors import LedgerError
 from ._checks import RecordError, record_from_json
-from ._columns import columns_of_json
 from ._db import display_url
 from ._insert import insert_columns, insert_records
+from ._json_columns import columns_of_json
 from ._record import CallRecord
 from ._tables import CALLS, COLUMNS, record_from_row
 
