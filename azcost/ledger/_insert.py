@@ -114,11 +114,11 @@ def _write_sqlite(
             for sql, rows in batches:
                 cur.executemany(sql, rows)
                 added += max(cur.rowcount, 0)
-            if added and daily is not None and added == offered:
-                cur.executemany(DAILY_UPSERT_SQL, daily)
-            elif added:
-                run_upsert(cur, ROLLUP_BATCH_SQL, ROLLUP_ROWS_SQL, (before,))
             if added:
+                if daily is not None and added == offered:  # every row new: sums in hand
+                    cur.executemany(DAILY_UPSERT_SQL, daily)
+                else:
+                    run_upsert(cur, ROLLUP_BATCH_SQL, ROLLUP_ROWS_SQL, (before,))
                 add_tag_rollups(cur, before)
         finally:
             cur.close()
