@@ -24,9 +24,10 @@ from typing import Any, NamedTuple
 
 from ._checks import MAX_COST, MAX_TEXT_CHARS, MAX_TOKENS
 from ._daily import ALL_NONE, NO_NONE, SOME_NONE, Converted, daily_rows
+from ._label_columns import Refused, labels_columns
 from ._record import COST_FIELDS, TOKEN_FIELDS, CallRecord
 from ._sqlite_rows import pico_of_text, ts_and_day
-from ._tables import CALLS, COLUMNS, tags_meta_json
+from ._tables import CALLS, COLUMNS
 
 __all__ = [
     "FIELDS",
@@ -57,10 +58,6 @@ _FIRST, _SECOND, _DAY = itemgetter(0), itemgetter(1), itemgetter(slice(0, 10))
 # format(Decimal(text), "f") gives back, below MAX_COST, at most MAX_COST_PLACES places
 _PLAIN_COST = re.compile(r"(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,50})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-
-
-class Refused(Exception):
-    """A column not plainly within bounds: take the record-by-record path."""
 
 
 def _none_state(types: set[type]) -> int:
@@ -162,11 +159,7 @@ def _labels(tags: Column, metadata: Column) -> tuple[Column, Column, Column]:
     if set(map(type, tags)) != {tuple} or set(map(type, metadata)) != {dict}:
         raise Refused
     _texts(list(chain.from_iterable(tags)), True)
-    try:
-        triples = list(map(tags_meta_json, tags, metadata))
-    except ValueError:  # too long, a NUL, a float that is not finite: named one by one
-        raise Refused from None
-    return tuple(list(map(itemgetter(i), triples)) for i in range(3))  # type: ignore[return-value]  # three columns
+    return labels_columns(tags, metadata)
 
 
 def _converted(cols: list[Column], *, sqlite: bool, parse: bool) -> Converted:
