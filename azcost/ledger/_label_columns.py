@@ -72,7 +72,7 @@ def _nested_texts(values: Column, kind: type) -> list[str]:
         return _checked(list(map(_json, values)))
     # the key of a dict's JSON is its items in order: two orders just encode twice
     found = {key: _json(value) for key, value in dict(zip(keys, values, strict=True)).items()}
-    _checked(found.values())
+    _check(found.values())
     return list(map(found.__getitem__, keys))
 
 
@@ -85,15 +85,19 @@ def _value_texts(values: Column, kind: type) -> list[str]:
     if len(distinct) == len(values) or (kind is float and 0.0 in distinct):  # -0.0 == 0.0
         return _checked(list(map(scalar, values)))
     found = {value: scalar(value) for value in distinct}
-    _checked(found.values())
+    _check(found.values())
     return list(map(found.__getitem__, values))
 
 
-def _checked(texts: Iterable[str]) -> Any:
+def _checked(texts: list[str]) -> list[str]:
     """``texts``, unless one holds what check_labels_json refuses as a NUL character."""
+    _check(texts)
+    return texts
+
+
+def _check(texts: Iterable[str]) -> None:
     if _NUL in "".join(texts):  # an escape lies within one string: no text spans two
         raise Refused
-    return texts
 
 
 def _group(
@@ -101,7 +105,7 @@ def _group(
     keys: tuple[Any, ...],
     types: tuple[type, ...],
     metas: Column,
-    columns: list[Column] | None = None,
+    columns: Sequence[Column] | None = None,
 ) -> tuple[Column, Column, Column]:
     """One group's tags, metadata and labels JSON, record by record.
 
@@ -143,7 +147,7 @@ def _escaped(text: str) -> str:
     return text.replace("%", "%%")
 
 
-def _filled(parts: list[tuple[str, Fragments | None]], count: int) -> Fragments:
+def _filled(parts: Sequence[tuple[str, Fragments | None]], count: int) -> Fragments:
     """Each record's JSON object: the parts' templates joined, filled with its values."""
     template = "{" + ",".join(piece for piece, _ in parts) + "}"
     values = [texts for _, texts in parts if texts is not None]
@@ -174,8 +178,9 @@ def _built(tags: Column, metadata: Column) -> tuple[Column, Column, Column]:
         if all(len(kind) == 1 for kind in kinds):
             types = tuple(kind.pop() for kind in kinds)
             return _group(tags[0], keys[0], types, metadata, columns)
-    types = list(map(tuple, map(map, repeat(type), map(dict.values, metadata))))
-    groups = list(zip(tags, keys, types, strict=True))
+    shapes = map(tuple, map(map, repeat(type), map(dict.values, metadata)))
+    groups: list[tuple[Any, tuple[Any, ...], tuple[type, ...]]]
+    groups = list(zip(tags, keys, shapes, strict=True))
     distinct = set(groups)
     if len(distinct) > _MAX_GROUPS:
         return _one_by_one(tags, metadata)
