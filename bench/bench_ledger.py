@@ -25,6 +25,11 @@ Every measure runs once per round, all in turn, and the best round is kept.
    ``ledger export`` writes them), each line checked at the boundary, into SQLite and
    PostgreSQL. Goal: >= 50,000 records/s.
 
+Rates 2 and 3 run twice: with a user key as each record's metadata, and with the run
+metadata LangChain gives an AzureChatOpenAI call inside a LangGraph node (captured from
+the real clients, see :func:`agent_metadata`; a checkpoint namespace new on every call),
+what an agent's calls carry.
+
 Run: ``.venv/bin/python bench/bench_ledger.py [--postgres URL] [-n 100000] [--repeats 3]``
 (PostgreSQL: ``$AZCOST_TEST_POSTGRES_URL`` by default; a temporary schema is used and dropped).
 """
@@ -34,6 +39,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import logging
 import os
 import sqlite3
 import sys
@@ -57,8 +63,75 @@ from azcost.ledger import COLUMNS, CallRecord, Ledger, insert_sql, row_of
 UTC = dt.timezone.utc
 
 
-def records(n: int, *, random_ids: bool = False) -> list[CallRecord]:
-    """n realistic records: UUIDv7 run ids (v4 if ``random_ids``), a few models and users."""
+class _Seen(Exception):
+    """Raised by the capturing handler to stop the call before it leaves the process."""
+
+
+def agent_metadata() -> dict[str, Any]:
+    """The run metadata LangChain gives an AzureChatOpenAI call made in a LangGraph node.
+
+    Captured from the real clients at the chat model's start event (the call then stops
+    before any request): LangChain's ``ls_*`` keys and ``lc_versions``, LangGraph's
+    ``langgraph_*`` keys and a checkpoint namespace that differs on every call.
+    """
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_openai import AzureChatOpenAI
+    from langgraph.graph import START, MessagesState, StateGraph
+
+    class Capture(BaseCallbackHandler):
+        raise_error = True
+
+        def on_chat_model_start(self, *args: Any, metadata: Any = None, **kwargs: Any) -> None:
+            raise _Seen(metadata)
+
+    llm = AzureChatOpenAI(
+        azure_deployment="chat",
+        api_version="2024-10-21",
+        azure_endpoint="http://127.0.0.1:9",
+        api_key="unused",
+        model="gpt-4o",
+        model_version="2024-08-06",
+        temperature=0.2,
+        max_retries=0,
+    )
+    graph: Any = StateGraph(MessagesState)
+    graph.add_node("agent", lambda state: {"messages": [llm.invoke(state["messages"])]})
+    graph.add_edge(START, "agent")
+    config: Any = {
+        "callbacks": [Capture()],
+        "metadata": {"user": "user0"},
+        "configurable": {"thread_id": "t0"},
+    }
+    logging.disable(logging.ERROR)  # LangChain logs the handler's stop as an error
+    try:
+        graph.compile().invoke({"messages": [("user", "hi")]}, config=config)
+    except _Seen as seen:
+        return dict(seen.args[0])
+    finally:
+        logging.disable(logging.NOTSET)
+    raise RuntimeError("the chat model's start event was not seen")
+
+
+def metadata_of(kind: str, template: dict[str, Any], i: int) -> dict[str, Any]:
+    """Record ``i``'s metadata: only a user, or the agent's with this call's own values."""
+    if kind == "little":
+        return {"user": f"user{i % 20}"}
+    namespace = f"agent:{uuid.UUID(int=i * 7919 + 1)}"
+    return template | {
+        "user": f"user{i % 20}",
+        "thread_id": f"t{i % 200}",
+        "langgraph_step": 1 + i % 5,
+        "langgraph_checkpoint_ns": namespace,
+        "checkpoint_ns": namespace,
+    }
+
+
+def records(n: int, *, random_ids: bool = False, metadata: str = "little") -> list[CallRecord]:
+    """n realistic records: UUIDv7 run ids (v4 if ``random_ids``), a few models and users.
+
+    ``metadata``: "little" (a user key) or "agent" (:func:`agent_metadata`, per call).
+    """
+    template = agent_metadata() if metadata == "agent" else {}
     models = ["gpt-35-turbo-0301", "gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "o1-2024-12-17"]
     start = dt.datetime(2026, 11, 1, tzinfo=UTC)
     out = []
@@ -84,7 +157,7 @@ def records(n: int, *, random_ids: bool = False) -> list[CallRecord]:
                 price_effective_from=dt.date(2023, 3, 9),
                 priced=True,
                 tags=("feature:chat",),
-                metadata={"user": f"user{i % 20}"},
+                metadata=metadata_of(metadata, template, i),
             )
         )
     return out
@@ -211,20 +284,31 @@ def drop_schema(base: str, schema: str) -> None:
 def rates(tmp: Path, n: int, repeats: int, postgres: str | None) -> dict[str, float]:
     """Best of ``repeats`` rounds of every rate, each round running them all in turn."""
     recs = records(n)
+    agents = records(n, metadata="agent")
     random_recs = records(n, random_ids=True)
     rows = [row_of(r, text_money=True) for r in recs]
-    dump = tmp / "dump.jsonl"
+    agent_rows = [row_of(r, text_money=True) for r in agents]
+    dump, agent_dump = tmp / "dump.jsonl", tmp / "agent.jsonl"
     dump.write_text("".join(rec.to_json() + "\n" for rec in recs))
+    agent_dump.write_text("".join(rec.to_json() + "\n" for rec in agents))
     runs: dict[str, Callable[[Path], float]] = {
         "ingest": lambda db: ingest(f"sqlite:///{db}", recs),
         "random": lambda db: ingest(f"sqlite:///{db}", random_recs),
         "bare": lambda db: raw_sqlite(db, rows, bare=True),
         "raw": lambda db: raw_sqlite(db, rows, bare=False),
         "import": lambda db: import_rate(f"sqlite:///{db}", dump, n),
+        "agent_ingest": lambda db: ingest(f"sqlite:///{db}", agents),
+        "agent_raw": lambda db: raw_sqlite(db, agent_rows, bare=False),
+        "agent_import": lambda db: import_rate(f"sqlite:///{db}", agent_dump, n),
     }
     if postgres:
-        runs["pg_ingest"] = lambda _: in_schema(postgres, lambda url: ingest(url, recs))
-        runs["pg_import"] = lambda _: in_schema(postgres, lambda url: import_rate(url, dump, n))
+        pg = postgres
+        runs["pg_ingest"] = lambda _: in_schema(pg, lambda url: ingest(url, recs))
+        runs["pg_import"] = lambda _: in_schema(pg, lambda url: import_rate(url, dump, n))
+        runs["agent_pg_ingest"] = lambda _: in_schema(pg, lambda url: ingest(url, agents))
+        runs["agent_pg_import"] = lambda _: in_schema(
+            pg, lambda url: import_rate(url, agent_dump, n)
+        )
     best = dict.fromkeys(runs, 0.0)
     for round_ in range(repeats):
         for name, run in runs.items():
@@ -273,20 +357,33 @@ def main() -> None:
     print(f"    of which Ledger.record (enqueue)  {overhead['enqueue']:>10.2f}")
     print(f"  writer's work per record            {overhead['drain']:>10.2f}   (process CPU)")
     print(f"{args.n} records (records per CPU second of the whole process)")
-    print("  Ledger.record + flush (both threads):")
-    print(f"    SQLite                            {best['ingest']:>10,.0f}   goal >= 80,000")
-    print(f"    SQLite, random (UUIDv4) run ids   {best['random']:>10,.0f}")
-    if "pg_ingest" in best:
-        print(f"    PostgreSQL (client side)          {best['pg_ingest']:>10,.0f}   goal >= 30,000")
-    print("  plain sqlite3.executemany of the converted rows (no conversion, no rollup):")
-    print(f"    into the ledger's table           {best['raw']:>10,.0f}   (run id key, indexes)")
-    print(f"    into a bare table, same columns   {best['bare']:>10,.0f}   (no key, no index)")
-    print("  ledger import of the same records as JSONL, each line checked:")
-    print(f"    SQLite                            {best['import']:>10,.0f}   goal >= 50,000")
-    if "pg_import" in best:
-        print(f"    PostgreSQL (client side)          {best['pg_import']:>10,.0f}   goal >= 50,000")
-    else:
-        print("    PostgreSQL                        skipped (no --postgres URL)")
+    for prefix, title in (("", "a user key as metadata"), ("agent_", AGENT)):
+        print(f"{title}:")
+        rates_table(best, prefix)
+
+
+AGENT = "LangChain's metadata of a chat model call in a LangGraph node (15 keys, ~500 bytes)"
+
+
+def rates_table(best: dict[str, float], prefix: str) -> None:
+    """One metadata kind's rates beside their anchors (a rate not measured is left out)."""
+    rows = (
+        ("  Ledger.record + flush (both threads):", None, ""),
+        ("    SQLite", "ingest", "goal >= 80,000"),
+        ("    SQLite, random (UUIDv4) run ids", "random", ""),
+        ("    PostgreSQL (client side)", "pg_ingest", "goal >= 30,000"),
+        ("  plain sqlite3.executemany of the converted rows (no conversion, no rollup):", None, ""),
+        ("    into the ledger's table", "raw", "(run id key, indexes)"),
+        ("    into a bare table, same columns", "bare", "(no key, no index)"),
+        ("  ledger import of the same records as JSONL, each line checked:", None, ""),
+        ("    SQLite", "import", "goal >= 50,000"),
+        ("    PostgreSQL (client side)", "pg_import", "goal >= 50,000"),
+    )
+    for label, name, note in rows:
+        if name is None:
+            print(label)
+        elif prefix + name in best:
+            print(f"{label:<38}{best[prefix + name]:>10,.0f}   {note}".rstrip())
 
 
 if __name__ == "__main__":

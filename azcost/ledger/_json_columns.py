@@ -7,17 +7,16 @@ return None, and the caller reads its lines one by one, naming each bad one.
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import fields
-from itertools import chain
+from itertools import chain, repeat
 from json.scanner import make_scanner
 from operator import itemgetter
 from typing import Any
 
 from ._checks import refuse_constant
-from ._columns import FIELD_AT, FIELDS, NONE_TYPE, Column, Refused
+from ._columns import FIELD_AT, FIELDS, NONE_TYPE, Column, Refused, collector_paused
 from ._record import CallRecord
 
 __all__ = ["columns_of_json"]
@@ -58,14 +57,43 @@ def _metadata(col: Column) -> list[dict[str, Any]]:
     if list(map(len, metas)) != list(map(len, col)):  # a key given twice
         raise Refused
     values = list(chain.from_iterable(map(dict.values, metas)))
+    if _scalars(values):
+        return metas
+    keys = list(map(tuple, metas))
+    if keys.count(keys[0]) != len(keys):
+        return [{key: _plain(v) for key, v in meta.items()} for meta in metas]
+    # the usual batch: every record has the same keys; only columns with nested values
+    # are made plain, each at once when its objects and arrays hold only scalars
+    columns = list(map(_plain_column, zip(*map(dict.values, metas), strict=True)))
+    return list(map(dict, map(zip, repeat(keys[0]), zip(*columns, strict=True))))
+
+
+def _scalars(values: Column) -> bool:
+    """Whether every value is a scalar; :class:`Refused` for an integer out of bounds."""
     types = set(map(type, values))
     if not types <= _SCALARS:
-        return [{key: _plain(v) for key, v in meta.items()} for meta in metas]
+        return False
     if int in types:
         ints = [v for v in values if type(v) is int]
         if min(ints) <= -_BIG or max(ints) >= 10 * _BIG:
             raise Refused
-    return metas
+    return True
+
+
+def _plain_column(column: Column) -> Column:
+    """One metadata key's values with their objects as dicts; :class:`Refused` if unusual."""
+    if _scalars(column):
+        return column
+    kinds = set(map(type, column))
+    if kinds == {tuple}:  # objects
+        dicts = list(map(dict, column))
+        if list(map(len, dicts)) == list(map(len, column)) and _scalars(
+            list(chain.from_iterable(map(dict.values, dicts)))
+        ):
+            return dicts
+    elif kinds == {list} and _scalars(list(chain.from_iterable(column))):
+        return column
+    return list(map(_plain, column))
 
 
 def _values_of(line: bytes) -> tuple[Any, ...]:
@@ -98,18 +126,14 @@ def columns_of_json(lines: Sequence[bytes]) -> list[Column] | None:
     None when a line is not plainly a record object (not UTF-8, not JSON, a key twice, an
     unknown field, a field of the wrong kind...): read those lines one by one.
     """
-    collecting = gc.isenabled()
-    gc.disable()  # the decoder's short-lived tuples would run the collector ~7 times a line
     try:
-        cols: list[Column] = list(zip(*map(_values_of, lines), strict=True))
-        tags = cols[FIELD_AT["tags"]]
-        if set(map(type, tags)) != {list}:
-            return None
-        cols[FIELD_AT["tags"]] = list(map(tuple, tags))
-        cols[FIELD_AT["metadata"]] = _metadata(cols[FIELD_AT["metadata"]])
+        with collector_paused():  # the decoder's tuples would start ~7 collections a line
+            cols: list[Column] = list(zip(*map(_values_of, lines), strict=True))
+            tags = cols[FIELD_AT["tags"]]
+            if set(map(type, tags)) != {list}:
+                return None
+            cols[FIELD_AT["tags"]] = list(map(tuple, tags))
+            cols[FIELD_AT["metadata"]] = _metadata(cols[FIELD_AT["metadata"]])
     except (Refused, ValueError, RecursionError):
         return None
-    finally:
-        if collecting:
-            gc.enable()
     return cols
