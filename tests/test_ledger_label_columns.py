@@ -131,3 +131,13 @@ def test_metadata_over_the_length_limit_refuses_the_batch() -> None:
     metas: list[dict[str, Any]] = [{"note": "x" * 70_000}, {"note": "y"}]
     with pytest.raises(Refused):
         labels_columns([(), ()], metas)
+
+
+def test_nested_values_shared_between_records_are_encoded_as_alone() -> None:
+    # LangChain hands every call the same lc_versions object; one record here has its own
+    versions = {"langchain-core": "1.8.3", "langchain": "1.5.2"}
+    shared: dict[str, Any] = {"lc_versions": versions, "langgraph_path": ("__pregel_pull", "a")}
+    metas = [shared | {"user": f"u{i}"} for i in range(8)]
+    metas[5] = metas[5] | {"lc_versions": {"langchain-core": "0.3.0"}, "langgraph_path": ("b",)}
+    tags: list[tuple[str, ...]] = [("feature:chat",)] * 8
+    assert [list(col) for col in labels_columns(tags, metas)] == by_record(tags, metas)

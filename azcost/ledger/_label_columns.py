@@ -29,6 +29,7 @@ Fragments = Sequence[str]
 
 _KEY = json.encoder.encode_basestring_ascii  # what the encoder writes for a str (ensure_ascii)
 _SCALARS = (str, int, float, bool)  # what labels_of takes as a label, subclasses too
+_PROBE = 32  # values looked at to judge whether a column's values repeat
 _MAX_GROUPS = 16  # more groups than this in a batch: encode record by record
 _NUL = "\\u0000"  # a NUL character as the encoder writes it (check_labels_json refuses it)
 
@@ -59,7 +60,14 @@ def _float_text(value: float) -> str:
 
 
 def _nested_texts(values: Column, kind: type) -> list[str]:
-    """JSON of nested values; lists, tuples and dicts of plain text once per distinct one."""
+    """JSON of nested values: each object once (records often share one), each distinct
+    list, tuple or dict of plain text once."""
+    ids = list(map(id, values))
+    distinct = set(ids)
+    if len(distinct) * 2 <= len(values):  # the batch is built at once: one object, one text
+        found = {key: _json(value) for key, value in dict(zip(ids, values, strict=True)).items()}
+        _check(found.values())
+        return list(map(found.__getitem__, ids))
     if kind is dict:
         keys: list[Any] = list(map(tuple, map(dict.items, values)))
         parts = chain.from_iterable(chain.from_iterable(keys))
@@ -71,9 +79,9 @@ def _nested_texts(values: Column, kind: type) -> list[str]:
     if set(map(type, parts)) - {str}:
         return _checked(list(map(_json, values)))
     # the key of a dict's JSON is its items in order: two orders just encode twice
-    found = {key: _json(value) for key, value in dict(zip(keys, values, strict=True)).items()}
-    _check(found.values())
-    return list(map(found.__getitem__, keys))
+    texts = {key: _json(value) for key, value in dict(zip(keys, values, strict=True)).items()}
+    _check(texts.values())
+    return list(map(texts.__getitem__, keys))
 
 
 def _value_texts(values: Column, kind: type) -> list[str]:
@@ -81,8 +89,10 @@ def _value_texts(values: Column, kind: type) -> list[str]:
     scalar = _scalar_text(kind)
     if scalar is None:
         return _nested_texts(values, kind)
+    if len(set(values[:_PROBE])) == min(len(values), _PROBE):  # no repeat seen: encode each
+        return _checked(list(map(scalar, values)))
     distinct = set(values)
-    if len(distinct) == len(values) or (kind is float and 0.0 in distinct):  # -0.0 == 0.0
+    if kind is float and 0.0 in distinct:  # -0.0 == 0.0, but its text differs
         return _checked(list(map(scalar, values)))
     found = {value: scalar(value) for value in distinct}
     _check(found.values())
