@@ -25,10 +25,10 @@ Every measure runs once per round, all in turn, and the best round is kept.
    ``ledger export`` writes them), each line checked at the boundary, into SQLite and
    PostgreSQL. Goal: >= 50,000 records/s.
 
-Rates 2 and 3 run twice: with a user key as each record's metadata, and with the run
-metadata LangChain gives an AzureChatOpenAI call inside a LangGraph node (captured from
-the real clients, see :func:`agent_metadata`; a checkpoint namespace new on every call),
-what an agent's calls carry.
+Rates 2 and 3 run for three kinds of metadata (:data:`KINDS`): a user key only; the run
+metadata LangChain gives an AzureChatOpenAI call; and what it gives the same call inside
+a LangGraph node, with a checkpoint namespace new on every call (both captured from the
+real clients, see :func:`captured_metadata`).
 
 Run: ``.venv/bin/python bench/bench_ledger.py [--postgres URL] [-n 100000] [--repeats 3]``
 (PostgreSQL: ``$AZCOST_TEST_POSTGRES_URL`` by default; a temporary schema is used and dropped).
@@ -67,12 +67,13 @@ class _Seen(Exception):
     """Raised by the capturing handler to stop the call before it leaves the process."""
 
 
-def agent_metadata() -> dict[str, Any]:
-    """The run metadata LangChain gives an AzureChatOpenAI call made in a LangGraph node.
+def captured_metadata(kind: str) -> dict[str, Any]:
+    """The run metadata LangChain gives an AzureChatOpenAI call: alone ("chain") or made
+    in a LangGraph node ("agent").
 
     Captured from the real clients at the chat model's start event (the call then stops
-    before any request): LangChain's ``ls_*`` keys and ``lc_versions``, LangGraph's
-    ``langgraph_*`` keys and a checkpoint namespace that differs on every call.
+    before any request): LangChain's ``ls_*`` keys and ``lc_versions``, and in a graph
+    LangGraph's ``langgraph_*`` keys and a checkpoint namespace that differs on every call.
     """
     from langchain_core.callbacks import BaseCallbackHandler
     from langchain_openai import AzureChatOpenAI
@@ -104,7 +105,10 @@ def agent_metadata() -> dict[str, Any]:
     }
     logging.disable(logging.ERROR)  # LangChain logs the handler's stop as an error
     try:
-        graph.compile().invoke({"messages": [("user", "hi")]}, config=config)
+        if kind == "agent":
+            graph.compile().invoke({"messages": [("user", "hi")]}, config=config)
+        else:
+            llm.invoke("hi", config={"callbacks": config["callbacks"], "metadata": {"user": "u"}})
     except _Seen as seen:
         return dict(seen.args[0])
     finally:
@@ -113,9 +117,9 @@ def agent_metadata() -> dict[str, Any]:
 
 
 def metadata_of(kind: str, template: dict[str, Any], i: int) -> dict[str, Any]:
-    """Record ``i``'s metadata: only a user, or the agent's with this call's own values."""
-    if kind == "little":
-        return {"user": f"user{i % 20}"}
+    """Record ``i``'s metadata: a user only, or a captured one with this call's own values."""
+    if kind != "agent":
+        return template | {"user": f"user{i % 20}"}
     namespace = f"agent:{uuid.UUID(int=i * 7919 + 1)}"
     return template | {
         "user": f"user{i % 20}",
@@ -129,9 +133,9 @@ def metadata_of(kind: str, template: dict[str, Any], i: int) -> dict[str, Any]:
 def records(n: int, *, random_ids: bool = False, metadata: str = "little") -> list[CallRecord]:
     """n realistic records: UUIDv7 run ids (v4 if ``random_ids``), a few models and users.
 
-    ``metadata``: "little" (a user key) or "agent" (:func:`agent_metadata`, per call).
+    ``metadata``: "little" (a user key), or "chain" or "agent" (:func:`captured_metadata`).
     """
-    template = agent_metadata() if metadata == "agent" else {}
+    template = {} if metadata == "little" else captured_metadata(metadata)
     models = ["gpt-35-turbo-0301", "gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "o1-2024-12-17"]
     start = dt.datetime(2026, 11, 1, tzinfo=UTC)
     out = []
@@ -281,42 +285,51 @@ def drop_schema(base: str, schema: str) -> None:
     engine.dispose()
 
 
+KINDS = {
+    "little": "a user key as each record's metadata",
+    "chain": "LangChain's metadata of an AzureChatOpenAI call (7 keys, ~230 bytes)",
+    "agent": "LangChain's metadata of that call in a LangGraph node (15 keys, ~500 bytes)",
+}
+
+
 def rates(tmp: Path, n: int, repeats: int, postgres: str | None) -> dict[str, float]:
     """Best of ``repeats`` rounds of every rate, each round running them all in turn."""
-    recs = records(n)
-    agents = records(n, metadata="agent")
     random_recs = records(n, random_ids=True)
-    rows = [row_of(r, text_money=True) for r in recs]
-    agent_rows = [row_of(r, text_money=True) for r in agents]
-    dump, agent_dump = tmp / "dump.jsonl", tmp / "agent.jsonl"
-    dump.write_text("".join(rec.to_json() + "\n" for rec in recs))
-    agent_dump.write_text("".join(rec.to_json() + "\n" for rec in agents))
     runs: dict[str, Callable[[Path], float]] = {
-        "ingest": lambda db: ingest(f"sqlite:///{db}", recs),
-        "random": lambda db: ingest(f"sqlite:///{db}", random_recs),
-        "bare": lambda db: raw_sqlite(db, rows, bare=True),
-        "raw": lambda db: raw_sqlite(db, rows, bare=False),
-        "import": lambda db: import_rate(f"sqlite:///{db}", dump, n),
-        "agent_ingest": lambda db: ingest(f"sqlite:///{db}", agents),
-        "agent_raw": lambda db: raw_sqlite(db, agent_rows, bare=False),
-        "agent_import": lambda db: import_rate(f"sqlite:///{db}", agent_dump, n),
+        "little/random": lambda db: ingest(f"sqlite:///{db}", random_recs),
     }
-    if postgres:
-        pg = postgres
-        runs["pg_ingest"] = lambda _: in_schema(pg, lambda url: ingest(url, recs))
-        runs["pg_import"] = lambda _: in_schema(pg, lambda url: import_rate(url, dump, n))
-        runs["agent_pg_ingest"] = lambda _: in_schema(pg, lambda url: ingest(url, agents))
-        runs["agent_pg_import"] = lambda _: in_schema(
-            pg, lambda url: import_rate(url, agent_dump, n)
-        )
+    for kind in KINDS:
+        runs |= kind_runs(tmp, kind, records(n, metadata=kind), postgres)
     best = dict.fromkeys(runs, 0.0)
     for round_ in range(repeats):
         for name, run in runs.items():
-            db = tmp / f"{name}{round_}.db"
+            db = tmp / f"{name.replace('/', '_')}{round_}.db"
             best[name] = max(best[name], run(db))
             for path in tmp.glob(f"{db.name}*"):
                 path.unlink()
     return best
+
+
+def kind_runs(
+    tmp: Path, kind: str, recs: list[CallRecord], postgres: str | None
+) -> dict[str, Callable[[Path], float]]:
+    """The ingest, import and executemany runs of one kind of metadata, by "kind/rate"."""
+    rows = [row_of(r, text_money=True) for r in recs]
+    dump = tmp / f"{kind}.jsonl"
+    dump.write_text("".join(rec.to_json() + "\n" for rec in recs))
+    n = len(recs)
+    runs: dict[str, Callable[[Path], float]] = {
+        "ingest": lambda db: ingest(f"sqlite:///{db}", recs),
+        "raw": lambda db: raw_sqlite(db, rows, bare=False),
+        "import": lambda db: import_rate(f"sqlite:///{db}", dump, n),
+    }
+    if kind == "little":
+        runs["bare"] = lambda db: raw_sqlite(db, rows, bare=True)
+    if postgres:
+        pg = postgres
+        runs["pg_ingest"] = lambda _: in_schema(pg, lambda url: ingest(url, recs))
+        runs["pg_import"] = lambda _: in_schema(pg, lambda url: import_rate(url, dump, n))
+    return {f"{kind}/{name}": run for name, run in runs.items()}
 
 
 def in_schema(base: str, run: Callable[[str], float]) -> float:
@@ -357,12 +370,9 @@ def main() -> None:
     print(f"    of which Ledger.record (enqueue)  {overhead['enqueue']:>10.2f}")
     print(f"  writer's work per record            {overhead['drain']:>10.2f}   (process CPU)")
     print(f"{args.n} records (records per CPU second of the whole process)")
-    for prefix, title in (("", "a user key as metadata"), ("agent_", AGENT)):
+    for kind, title in KINDS.items():
         print(f"{title}:")
-        rates_table(best, prefix)
-
-
-AGENT = "LangChain's metadata of a chat model call in a LangGraph node (15 keys, ~500 bytes)"
+        rates_table(best, kind + "/")
 
 
 def rates_table(best: dict[str, float], prefix: str) -> None:

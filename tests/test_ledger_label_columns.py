@@ -1,8 +1,9 @@
-"""A batch's tags/metadata/labels JSON built by columns equals the record-by-record text."""
+"""A batch's metadata, tags and labels built by columns equal what each record alone gets."""
 
 from __future__ import annotations
 
 import enum
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -10,7 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ledger_helpers import make_record
 
+from azcost.ledger._columns import FIELD_AT
+from azcost.ledger._json_columns import columns_of_json
 from azcost.ledger._label_columns import Refused, labels_columns
 from azcost.ledger._tables import tags_meta_json
 
@@ -141,3 +145,61 @@ def test_nested_values_shared_between_records_are_encoded_as_alone() -> None:
     metas[5] = metas[5] | {"lc_versions": {"langchain-core": "0.3.0"}, "langgraph_path": ("b",)}
     tags: list[tuple[str, ...]] = [("feature:chat",)] * 8
     assert [list(col) for col in labels_columns(tags, metas)] == by_record(tags, metas)
+
+
+JSON_SCALAR = (
+    st.sampled_from(["a", "1", "", "é"])
+    | st.sampled_from([0, 1, -1, 10**20])
+    | st.booleans()
+    | st.sampled_from([0.0, -0.0, 1.0, 0.2])
+    | st.none()
+)
+JSON_SHAPES = {  # every record's value of one key has the same shape, as in a batch
+    "scalar": JSON_SCALAR,
+    "array": st.lists(JSON_SCALAR, max_size=2),
+    "object": st.dictionaries(st.sampled_from(["a", "b"]), JSON_SCALAR, max_size=2),
+    "nested": st.recursive(
+        JSON_SCALAR,
+        lambda inner: st.lists(inner, max_size=2) | st.dictionaries(TEXT, inner, max_size=2),
+        max_leaves=4,
+    ),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["lc_versions", "path", "user"]), st.sampled_from(list(JSON_SHAPES))
+    ),
+    st.lists(st.data(), min_size=1, max_size=8),
+)
+def test_imported_metadata_holds_the_values_and_types_each_line_holds(
+    shapes: dict[str, str], draws: list[st.DataObject]
+) -> None:
+    # 1, 1.0, true and -0.0/0.0 are equal in Python: each line must keep its own
+    metas = [
+        {key: data.draw(JSON_SHAPES[shape]) for key, shape in shapes.items()} for data in draws
+    ]
+    check_imported_metadata(metas)
+
+
+def check_imported_metadata(metas: list[dict[str, Any]]) -> None:
+    """The batch's metadata column read from JSON lines equals each line decoded alone."""
+    lines = [
+        (make_record(run_id=f"r{i}", metadata=meta).to_json() + "\n").encode()
+        for i, meta in enumerate(metas)
+    ]
+    cols = columns_of_json(lines)
+    assert cols is not None
+    assert repr(cols[FIELD_AT["metadata"]]) == repr(
+        [json.loads(line)["metadata"] for line in lines]
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[[1], [True]], [[0.0], [-0.0]], [{"a": 1}, {"a": 1.0}], [{"a": False}, {"a": 0}]],
+    ids=["1-true", "zero-signs", "int-float", "false-0"],
+)
+def test_equal_values_of_other_json_types_stay_apart_on_import(values: list[Any]) -> None:
+    check_imported_metadata([{"v": value} for value in values])

@@ -8,7 +8,7 @@ return None, and the caller reads its lines one by one, naming each bad one.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from itertools import chain, repeat
 from json.scanner import make_scanner
@@ -31,6 +31,7 @@ _DEFAULTS: dict[str, Any] = {
     f.name: _MISSING if f.name in ("run_id", "timestamp") else f.default for f in fields(CallRecord)
 } | {"tags": [], "metadata": ()}
 _VALUES = itemgetter(*FIELDS)
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 _SCALARS = frozenset((str, int, float, bool, NONE_TYPE))
 _BIG = 10**29  # integers whose text is over 30 characters decode as Decimal on the strict path
 
@@ -53,19 +54,33 @@ def _plain(value: Any) -> Any:
 def _metadata(col: Column) -> list[dict[str, Any]]:
     if not set(map(type, col)) <= {tuple}:
         raise Refused
+    same = _same_keys(col)
+    if same is not None:  # the usual batch: each key's values made plain as a column
+        keys, columns = same
+        plain = map(_plain_column, columns)
+        return list(map(dict, map(zip, repeat(keys), zip(*plain, strict=True))))
     metas = list(map(dict, col))
     if list(map(len, metas)) != list(map(len, col)):  # a key given twice
         raise Refused
-    values = list(chain.from_iterable(map(dict.values, metas)))
-    if _scalars(values):
+    if _scalars(list(chain.from_iterable(map(dict.values, metas)))):
         return metas
-    keys = list(map(tuple, metas))
-    if keys.count(keys[0]) != len(keys):
-        return [{key: _plain(v) for key, v in meta.items()} for meta in metas]
-    # the usual batch: every record has the same keys; only columns with nested values
-    # are made plain, each at once when its objects and arrays hold only scalars
-    columns = list(map(_plain_column, zip(*map(dict.values, metas), strict=True)))
-    return list(map(dict, map(zip, repeat(keys[0]), zip(*columns, strict=True))))
+    return [{key: _plain(v) for key, v in meta.items()} for meta in metas]
+
+
+def _same_keys(col: Column) -> tuple[tuple[str, ...], list[Column]] | None:
+    """(keys, each key's values) when every object has the same keys in the same order."""
+    width = len(col[0]) if col else 0
+    if not width or set(map(len, col)) != {width}:
+        return None
+    keys: tuple[str, ...] = tuple(map(_FIRST, col[0]))
+    if len(set(keys)) < width:  # a key given twice
+        raise Refused
+    columns: list[Column] = []
+    for key, pairs in zip(keys, zip(*col, strict=True), strict=True):
+        if set(map(_FIRST, pairs)) != {key}:
+            return None
+        columns.append(list(map(_SECOND, pairs)))
+    return keys, columns
 
 
 def _scalars(values: Column) -> bool:
@@ -81,19 +96,40 @@ def _scalars(values: Column) -> bool:
 
 
 def _plain_column(column: Column) -> Column:
-    """One metadata key's values with their objects as dicts; :class:`Refused` if unusual."""
+    """One metadata key's values with their objects as dicts; :class:`Refused` if unusual.
+
+    Objects and arrays of text are made once per distinct value, shared by the records
+    that hold it (the batch is only read, then encoded: one object, one encoding).
+    """
     if _scalars(column):
         return column
     kinds = set(map(type, column))
     if kinds == {tuple}:  # objects
-        dicts = list(map(dict, column))
-        if list(map(len, dicts)) == list(map(len, column)) and _scalars(
-            list(chain.from_iterable(map(dict.values, dicts)))
-        ):
-            return dicts
-    elif kinds == {list} and _scalars(list(chain.from_iterable(column))):
-        return column
-    return list(map(_plain, column))
+        made: Any = _shared(column, lambda pairs: map(_SECOND, pairs), dict)
+    elif kinds == {list}:  # arrays
+        made = _shared(list(map(tuple, column)), iter, list)
+    else:
+        made = None
+    return list(map(_plain, column)) if made is None else made
+
+
+def _shared(
+    keys: Column, values_of: Callable[[Any], Iterable[Any]], make: Callable[[Any], Any]
+) -> list[Any] | None:
+    """Each key made once when every one holds only text; None otherwise.
+
+    Only text: 1, 1.0 and true are equal as keys, but decode to values of other types.
+    """
+    try:
+        distinct = set(keys)
+    except TypeError:  # a nested array
+        return None
+    if not set(map(type, chain.from_iterable(map(values_of, distinct)))) <= {str}:
+        return None
+    made = {key: make(key) for key in distinct}
+    if list(map(len, made.values())) != list(map(len, made)):  # a key given twice
+        raise Refused
+    return list(map(made.__getitem__, keys))
 
 
 def _values_of(line: bytes) -> tuple[Any, ...]:
