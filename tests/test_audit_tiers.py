@@ -207,7 +207,7 @@ def test_export_and_import_keep_the_service_tier(
     dump = tmp_path / "dump.jsonl"
     assert main(["ledger", "export", ledger_url, "-o", str(dump), "-q"]) == 0
     lines = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()]
-    assert sorted((d["run_id"], d["service_tier"]) for d in lines) == sorted(
+    assert sorted((d["run_id"], d.get("service_tier")) for d in lines) == sorted(
         (r.run_id, r.service_tier) for r in records
     )
     copy = f"sqlite:///{tmp_path / 'copy.db'}"

@@ -1,22 +1,29 @@
-"""A batch's metadata, tags and labels built by columns equal what each record alone gets."""
+"""A batch's tags, metadata and labels, built by columns, are stored as each record alone gets them.
+
+The writer and ``import`` build a batch's JSON columns key by key (each distinct value
+encoded once); the oracle is :func:`azcost.ledger.row_of`, which encodes one record.
+"""
 
 from __future__ import annotations
 
 import enum
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+import sqlalchemy as sa
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from ledger_helpers import make_record
 
-from azcost.ledger._columns import FIELD_AT
-from azcost.ledger._json_columns import columns_of_json
-from azcost.ledger._label_columns import Refused, labels_columns
-from azcost.ledger._tables import tags_meta_json
+from azcost.errors import LedgerWarning
+from azcost.ledger import COLUMNS, CallRecord, Ledger, RecordError, row_of
+
+STORED = ("tags", "run_metadata", "labels")
+AT = [COLUMNS.index(name) for name in STORED]
 
 
 class Color(enum.Enum):
@@ -31,14 +38,12 @@ class Name(str, enum.Enum):
     ALICE = "alice"
 
 
-TEXT = st.sampled_from(["a", "user", "% s", "x:y", "é", "\0", "\\u0000", "a=b", ""]) | st.text(
-    max_size=8
-)
+TEXT = st.sampled_from(["a", "user", "% s", "x:y", "é", "a=b", "\\u0000", ""]) | st.text(max_size=8)
 SCALAR = (
     TEXT
     | st.integers(min_value=-(10**30), max_value=10**30)
     | st.booleans()
-    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.sampled_from([0.0, -0.0, 0.2, 1.0])
     | st.none()
 )
@@ -54,10 +59,57 @@ VALUE = st.recursive(
 )
 KEYS = st.lists(TEXT, min_size=0, max_size=5, unique=True)
 TAGS = st.lists(TEXT, max_size=3).map(tuple)
+Batch = tuple[list[tuple[str, ...]], list[dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """One SQLite ledger whose writer commits only on flush: one batch per flush."""
+    path = tmp_path_factory.mktemp("labels") / "ledger.db"
+    with Ledger(f"sqlite:///{path}", flush_interval=3600, batch_size=100_000) as led:
+        yield led
+
+
+def expected(records: Sequence[CallRecord]) -> dict[str, tuple[str, ...] | None]:
+    """Each record's (tags, metadata, labels) JSON as it is encoded alone; None: refused."""
+    out: dict[str, tuple[str, ...] | None] = {}
+    for rec in records:
+        try:
+            row = row_of(rec, text_money=True)
+        except (ValueError, TypeError):
+            out[rec.run_id] = None
+        else:
+            out[rec.run_id] = tuple(row[i] for i in AT)
+    return out
+
+
+def stored(led: Ledger, run_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The stored (tags, run_metadata, labels) of these run ids."""
+    query = sa.text(f"SELECT run_id, {', '.join(STORED)} FROM azcost_calls WHERE run_id IN :ids")
+    query = query.bindparams(sa.bindparam("ids", expanding=True))
+    with led.read_engine().connect() as conn:
+        return {run_id: tuple(rest) for run_id, *rest in conn.execute(query, {"ids": run_ids})}
+
+
+def records_of(
+    tags: Sequence[tuple[str, ...]], metas: Sequence[dict[str, Any]]
+) -> list[CallRecord]:
+    return [
+        make_record(run_id=str(uuid.uuid4()), tags=t, metadata=m)
+        for t, m in zip(tags, metas, strict=True)
+    ]
+
+
+def write(led: Ledger, records: Sequence[CallRecord]) -> dict[str, tuple[str, ...]]:
+    """Record a batch, wait for its commit, and read it back."""
+    for rec in records:
+        led.record(rec)
+    led.flush()
+    return stored(led, [rec.run_id for rec in records])
 
 
 @st.composite
-def batches(draw: st.DrawFn) -> tuple[list[tuple[str, ...]], list[dict[str, Any]]]:
+def batches(draw: st.DrawFn) -> Batch:
     """A batch as LangChain's usually are: a few shapes of metadata, varied values."""
     shapes = draw(st.lists(st.tuples(TAGS, KEYS), min_size=1, max_size=3))
     size = draw(st.integers(min_value=1, max_value=12))
@@ -69,29 +121,15 @@ def batches(draw: st.DrawFn) -> tuple[list[tuple[str, ...]], list[dict[str, Any]
     return tags, metas
 
 
-def by_record(
-    tags: Sequence[tuple[str, ...]], metas: Sequence[dict[str, Any]]
-) -> list[list[str]] | None:
-    """Each record's (tags, metadata, labels) JSON as the writer makes it alone; None: refused."""
-    try:
-        triples = [tags_meta_json(t, m) for t, m in zip(tags, metas, strict=True)]
-    except (ValueError, TypeError):
-        return None
-    return [list(col) for col in zip(*triples, strict=True)]
-
-
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(batches())
-def test_the_columns_hold_the_text_each_record_alone_would_get(
-    batch: tuple[list[tuple[str, ...]], list[dict[str, Any]]],
+def test_a_recorded_batch_stores_the_text_each_record_alone_would_get(
+    ledger: Ledger, batch: Batch
 ) -> None:
-    tags, metas = batch
-    expected = by_record(tags, metas)
-    if expected is None:
-        with pytest.raises(Refused):
-            labels_columns(tags, metas)
-    else:
-        assert [list(col) for col in labels_columns(tags, metas)] == expected
+    records = records_of(*batch)
+    want = expected(records)
+    assume(None not in want.values())  # refused records: see the NaN and NUL test below
+    assert write(ledger, records) == want
 
 
 def langgraph_metadata(i: int) -> dict[str, Any]:
@@ -116,35 +154,38 @@ def langgraph_metadata(i: int) -> dict[str, Any]:
     }
 
 
-def test_langgraph_metadata_with_a_key_sometimes_none_is_encoded_as_alone() -> None:
-    tags = [("feature:chat", "user=tagged")] * 6
+def test_langgraph_metadata_with_a_key_sometimes_none_is_stored_as_alone(ledger: Ledger) -> None:
     metas = [langgraph_metadata(i) for i in range(6)]
     metas[2]["user"] = None  # the tag's user label applies to this record only
     metas[4]["lc_versions"] = {"langchain-core": "1.8.3", "extra": 1}
-    assert [list(col) for col in labels_columns(tags, metas)] == by_record(tags, metas)
+    records = records_of([("feature:chat", "user=tagged")] * 6, metas)
+    assert write(ledger, records) == expected(records)
 
 
-def test_a_nan_in_one_record_refuses_the_batch() -> None:
-    metas = [langgraph_metadata(i) for i in range(4)]
-    metas[3]["ls_temperature"] = float("nan")
-    with pytest.raises(Refused):
-        labels_columns([()] * 4, metas)
-
-
-def test_metadata_over_the_length_limit_refuses_the_batch() -> None:
-    metas: list[dict[str, Any]] = [{"note": "x" * 70_000}, {"note": "y"}]
-    with pytest.raises(Refused):
-        labels_columns([(), ()], metas)
-
-
-def test_nested_values_shared_between_records_are_encoded_as_alone() -> None:
+def test_nested_values_shared_between_records_are_stored_as_alone(ledger: Ledger) -> None:
     # LangChain hands every call the same lc_versions object; one record here has its own
     versions = {"langchain-core": "1.8.3", "langchain": "1.5.2"}
     shared: dict[str, Any] = {"lc_versions": versions, "langgraph_path": ("__pregel_pull", "a")}
     metas = [shared | {"user": f"u{i}"} for i in range(8)]
     metas[5] = metas[5] | {"lc_versions": {"langchain-core": "0.3.0"}, "langgraph_path": ("b",)}
-    tags: list[tuple[str, ...]] = [("feature:chat",)] * 8
-    assert [list(col) for col in labels_columns(tags, metas)] == by_record(tags, metas)
+    records = records_of([("feature:chat",)] * 8, metas)
+    assert write(ledger, records) == expected(records)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"t": float("nan")}, {"note": "a\0b"}, {"note": "x" * 70_000}, {1: "int key", "b": 2}],
+    ids=["nan", "nul", "too-long", "keys-that-do-not-sort"],
+)
+def test_a_record_whose_metadata_is_refused_is_set_aside_and_the_rest_stored(
+    ledger: Ledger, bad: dict[Any, Any]
+) -> None:
+    metas = [langgraph_metadata(i) for i in range(4)]
+    records = records_of([()] * 4, [*metas[:2], bad, *metas[2:3]])
+    with pytest.warns(LedgerWarning, match=f"record '{records[2].run_id}' refused"):
+        got = write(ledger, records)
+    assert got == {k: v for k, v in expected(records).items() if v is not None}
+    assert records[2].run_id not in got
 
 
 JSON_SCALAR = (
@@ -166,34 +207,38 @@ JSON_SHAPES = {  # every record's value of one key has the same shape, as in a b
 }
 
 
-@settings(max_examples=300, deadline=None)
+def imported(led: Ledger, tmp: Path, metas: list[dict[str, Any]]) -> None:
+    """Import JSON lines of these metadata; each is stored as its line read alone gives it."""
+    lines = [make_record(run_id=str(uuid.uuid4()), metadata=m).to_json() for m in metas]
+    path = tmp / f"{uuid.uuid4()}.jsonl"
+    path.write_text("".join(line + "\n" for line in lines))
+    led.import_jsonl(path)
+    records, refused = [], []
+    for line in lines:
+        try:
+            records.append(CallRecord.from_json(line))
+        except RecordError:  # e.g. a key of the six characters \u0000, refused as a NUL
+            refused.append(json.loads(line)["run_id"])
+    assert stored(led, [r.run_id for r in records] + refused) == expected(records)
+
+
+@settings(max_examples=200, deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from(["lc_versions", "path", "user"]), st.sampled_from(list(JSON_SHAPES))
     ),
     st.lists(st.data(), min_size=1, max_size=8),
 )
-def test_imported_metadata_holds_the_values_and_types_each_line_holds(
-    shapes: dict[str, str], draws: list[st.DataObject]
+def test_imported_metadata_keeps_the_values_and_types_each_line_holds(
+    ledger: Ledger,
+    tmp_path_factory: pytest.TempPathFactory,
+    shapes: dict[str, str],
+    draws: list[st.DataObject],
 ) -> None:
-    # 1, 1.0, true and -0.0/0.0 are equal in Python: each line must keep its own
     metas = [
         {key: data.draw(JSON_SHAPES[shape]) for key, shape in shapes.items()} for data in draws
     ]
-    check_imported_metadata(metas)
-
-
-def check_imported_metadata(metas: list[dict[str, Any]]) -> None:
-    """The batch's metadata column read from JSON lines equals each line decoded alone."""
-    lines = [
-        (make_record(run_id=f"r{i}", metadata=meta).to_json() + "\n").encode()
-        for i, meta in enumerate(metas)
-    ]
-    cols = columns_of_json(lines)
-    assert cols is not None
-    assert repr(cols[FIELD_AT["metadata"]]) == repr(
-        [json.loads(line)["metadata"] for line in lines]
-    )
+    imported(ledger, tmp_path_factory.getbasetemp(), metas)
 
 
 @pytest.mark.parametrize(
@@ -201,5 +246,10 @@ def check_imported_metadata(metas: list[dict[str, Any]]) -> None:
     [[[1], [True]], [[0.0], [-0.0]], [{"a": 1}, {"a": 1.0}], [{"a": False}, {"a": 0}]],
     ids=["1-true", "zero-signs", "int-float", "false-0"],
 )
-def test_equal_values_of_other_json_types_stay_apart_on_import(values: list[Any]) -> None:
-    check_imported_metadata([{"v": value} for value in values])
+def test_equal_values_of_other_json_types_stay_apart_on_import(
+    ledger: Ledger, tmp_path: Path, values: list[Any]
+) -> None:
+    # 1, 1.0 and true, or 0.0 and -0.0, are equal in Python: each line keeps its own
+    metas = [{"v": value} for value in values]
+    imported(ledger, tmp_path, metas)
+    assert len({json.dumps(m) for m in metas}) == len(metas)

@@ -112,8 +112,16 @@ class CallRecord:
         return out
 
     def to_json(self) -> str:
-        """One JSON line."""
-        return json.dumps(self.to_dict(), separators=(",", ":"), default=str, sort_keys=True)
+        """One JSON line, without the fields that are null and the token counts that are 0.
+
+        :meth:`from_json` and ``ledger import`` read a field left out as that default;
+        :meth:`to_dict` (and ``ledger export --format csv``) keep every field.
+        """
+        out = self.to_dict()
+        for name in _LEFT_OUT:
+            if out[name] is None or out[name] == 0:  # a token count is an int; 0 is its default
+                del out[name]
+        return json.dumps(out, separators=(",", ":"), default=str, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CallRecord:
@@ -145,6 +153,10 @@ def _check_layout() -> None:
 
 
 _check_layout()
+
+_LEFT_OUT = tuple(
+    f.name for f in fields(CallRecord) if f.default is None or f.name in TOKEN_FIELDS
+)  # what to_json leaves out at its default: None, or a token count of 0
 
 # The callback's fast path. The frozen ``__init__`` stores each of the fields through
 # ``object.__setattr__`` (~5 us per record). ``_Draft`` has the same slots in the same

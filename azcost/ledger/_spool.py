@@ -64,12 +64,12 @@ class Spool:
     def reject(self, rec: CallRecord, exc: BaseException) -> Path:
         """Set aside a record the database refused, with the reason; return the file."""
         path = self.path.with_suffix(".rejected.jsonl")
+        reason = f"{type(exc).__name__}: {exc}"
         try:
-            data: dict[str, Any] = rec.to_dict()
-        except Exception:  # not even serialisable: keep what can be shown
-            data = {"run_id": str(getattr(rec, "run_id", None)), "repr": repr(rec)[:2000]}
-        data["_rejected"] = f"{type(exc).__name__}: {exc}"
-        line = json.dumps(data, default=repr, sort_keys=True)
+            line = json.dumps(rec.to_dict() | {"_rejected": reason}, default=repr, sort_keys=True)
+        except Exception:  # not even serialisable (keys that do not sort...): what can be shown
+            shown = {"run_id": str(getattr(rec, "run_id", None)), "repr": repr(rec)[:2000]}
+            line = json.dumps(shown | {"_rejected": reason}, sort_keys=True)
         with _locked(path, "a") as f:
             f.write(line + "\n")
         return path
