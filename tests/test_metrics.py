@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +39,7 @@ from otel_helpers import (
 import azcost
 from azcost import CostCallbackHandler, get_cost_callback
 from azcost.embeddings import AzureOpenAIEmbeddings
+from azcost.ledger import Ledger
 
 __all__ = ["provider", "reader", "server"]  # fixtures used by name
 
@@ -219,13 +221,9 @@ def test_a_legacy_completion_is_a_text_completion(
     }
 
 
-def test_embeddings_requests_count_input_tokens_and_cost(
-    server: AzureServer,
-    mini: azcost.PricingTable,
-    provider: MeterProvider,
-    reader: InMemoryMetricReader,
-) -> None:
-    settings: dict[str, Any] = {
+def embeddings_settings(server: AzureServer) -> dict[str, Any]:
+    """The embeddings client's settings against the test server."""
+    return {
         "azure_deployment": "embed",
         "api_version": "2024-10-21",
         "api_key": "test",
@@ -234,7 +232,15 @@ def test_embeddings_requests_count_input_tokens_and_cost(
         "check_embedding_ctx_length": False,  # tiktoken would download its encoding
         "chunk_size": 16,
     }
-    emb = AzureOpenAIEmbeddings(model_version="1", **settings)
+
+
+def test_embeddings_requests_count_input_tokens_and_cost(
+    server: AzureServer,
+    mini: azcost.PricingTable,
+    provider: MeterProvider,
+    reader: InMemoryMetricReader,
+) -> None:
+    emb = AzureOpenAIEmbeddings(model_version="1", **embeddings_settings(server))
     texts = [f"chunk {i} of the indexed corpus" for i in range(40)]
     with get_cost_callback(mini, metrics=provider) as cb:
         emb.embed_documents(texts)
@@ -273,3 +279,60 @@ def test_only_the_listed_metadata_keys_become_attributes(
     by_user = {a.get("user"): v for a, v in points["azcost.cost"]}
     assert by_user["ana"] == 2 * by_user["ben"]
     assert by_user["ben"] == by_user[None]
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke"])
+def test_a_call_in_nested_blocks_recording_to_one_provider_is_recorded_once(
+    server: AzureServer,
+    mini: azcost.PricingTable,
+    provider: MeterProvider,
+    reader: InMemoryMetricReader,
+    mode: str,
+) -> None:
+    # each block counts the inner call in its own totals; the provider must get it once
+    with get_cost_callback(mini, deployments=DEPLOYMENTS, metrics=provider) as outer:
+        with get_cost_callback(mini, deployments=DEPLOYMENTS, metrics=provider) as inner:
+            MODES[mode](chat(server, "prod-chat"))
+        MODES[mode](chat(server, "prod-4o"))
+    points, units = collect(reader)
+    assert (inner.successful_requests, outer.successful_requests) == (1, 2)
+    assert_matches(points, units, outer)
+
+
+def test_nested_blocks_recording_to_two_providers_each_get_their_calls_once(
+    server: AzureServer,
+    mini: azcost.PricingTable,
+    provider: MeterProvider,
+    reader: InMemoryMetricReader,
+) -> None:
+    inner_reader = InMemoryMetricReader()
+    inner_provider = MeterProvider(metric_readers=[inner_reader])
+    try:
+        with get_cost_callback(mini, deployments=DEPLOYMENTS, metrics=provider) as outer:
+            with get_cost_callback(mini, deployments=DEPLOYMENTS, metrics=inner_provider) as inner:
+                chat(server, "prod-chat").invoke(MESSAGES)
+            chat(server, "prod-4o").invoke(MESSAGES)
+        assert_matches(*collect(reader), outer)
+        assert_matches(*collect(inner_reader), inner)
+    finally:
+        inner_provider.shutdown()
+
+
+def test_embeddings_in_nested_blocks_are_recorded_once_as_metrics_and_in_the_ledger(
+    server: AzureServer,
+    mini: azcost.PricingTable,
+    provider: MeterProvider,
+    reader: InMemoryMetricReader,
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    emb = AzureOpenAIEmbeddings(model_version="1", **embeddings_settings(server))
+    with (
+        get_cost_callback(mini, metrics=provider, ledger=url) as outer,
+        get_cost_callback(mini, metrics=provider, ledger=url) as inner,
+    ):
+        emb.embed_documents(["one chunk", "another chunk"])
+    assert inner.successful_requests == outer.successful_requests == 1
+    assert_matches(*collect(reader), outer)
+    with Ledger(url, create=False) as ledger:
+        assert ledger.stats()["records"] == 1

@@ -238,9 +238,14 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         self._runs.pop(run_id.int if type(run_id) is UUID else run_id, None)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID | None = None, **kwargs: Any) -> None:
-        """Count and price the call (also when called directly, without a start event)."""
+        """Count and price the call (also when called directly, without a start event).
+
+        ``azcost_metrics=False``: count it but leave its metrics to another handler that
+        records to the same place (nested blocks, see :func:`metrics_owners`).
+        """
         if self.closed:
             return
+        metrics = self._metrics if kwargs.get("azcost_metrics", True) else None
         if run_id is None:
             run_id = uuid4()
             started = _NOT_STARTED
@@ -253,7 +258,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             if started[0] is _COUNTED:
                 return
         try:
-            deliberate = self._account(response, run_id, started)
+            deliberate = self._account(response, run_id, started, metrics)
         except Exception as exc:
             if self.strict:
                 raise
@@ -263,26 +268,34 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             )
             reason = f"internal error: {exc!r}"
             self.add(_NO_USAGE, None, UnpricedCall(str(run_id), reason, *_NOTHING_KNOWN), False)
-            if self._metrics is not None:
-                self._metrics.record_unread(started[2])
+            if metrics is not None:
+                metrics.record_unread(started[2])
             return
         if deliberate is not None:
             raise deliberate  # on_unknown="raise" or on_assumed="raise"
 
+    @property
+    def metrics_target(self) -> object | None:
+        """Where this handler records metrics (the provider or meter given), or None."""
+        return None if self._metrics is None else self._metrics.target
+
     # ------------------------------------------------------------------ accounting
 
-    def _account(self, response: LLMResult, run_id: UUID, started: _Started) -> AzcostError | None:
+    def _account(
+        self, response: LLMResult, run_id: UUID, started: _Started, metrics: SpendMetrics | None
+    ) -> AzcostError | None:
         """Count every prompt of the result; return the first error to raise, if asked to."""
+        record = metrics is not None
         serialized, tags, metadata, batch_size, _ = started
         _, client, drops_cached = cached_client(self._clients, serialized, metadata)
         plain = read_plain_usage(response)
         if plain is not None and not drops_cached:  # the usual call: one prompt, text only
-            return self.count(plain, client, run_id, tags, metadata)
+            return self.count(plain, client, run_id, tags, metadata, metrics=record)
         deliberate: AzcostError | None = None
         for usage in (plain,) if plain is not None else read_usage(response, batch_size):
             if usage.missing == NO_USAGE_CHAT:
                 usage = usage._replace(missing=no_chat_usage_reason(serialized) or NO_USAGE_CHAT)
-            error = self.count(usage, client, run_id, tags, metadata)
+            error = self.count(usage, client, run_id, tags, metadata, metrics=record)
             deliberate = deliberate or error
             if drops_cached and usage.known and not self._warned_cache:
                 self._warned_cache = True
@@ -297,10 +310,13 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         tags: list[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
         operation: str = CHAT,  # in metrics: chat (or, by ls_model_type, text_completion)
+        *,
+        metrics: bool = True,
     ) -> AzcostError | None:
         """Count one request: identify -> price -> tally -> metrics -> record -> tell.
 
         Returns the error to raise under ``on_unknown``/``on_assumed="raise"``, else None.
+        ``metrics=False``: not recorded as metrics (another handler records it there).
         """
         ident = self._identities.get((client, usage.reported_model))
         if ident is None:
@@ -320,7 +336,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             )
         assumed = cost is not None and ident.assumed
         self.add(usage, cost, unpriced, assumed)
-        if self._metrics is not None:
+        if self._metrics is not None and metrics:
             self._metrics.record(operation, usage, ident, client, cost, error, assumed, metadata)
         if self.ledger is not None:
             self._record(run_id, tags, metadata, usage, ident, cost, error)

@@ -141,6 +141,9 @@ def _meter_of(source: Any) -> Callable[[], Meter]:
     raise TypeError(f"metrics must be True, a MeterProvider or a Meter, not {source!r}")
 
 
+_GLOBAL = "the global MeterProvider"
+
+
 class SpendMetrics:
     """The instruments of one handler and the attribute sets of the calls it has seen."""
 
@@ -156,6 +159,8 @@ class SpendMetrics:
                     "with gen_ai. or azcost. are azcost's own attributes)"
                 )
         self.places, self.cost_unit = cost_sub_unit(table)
+        self.target: object = _GLOBAL if source is True else source
+        """Where the values go: handlers with the same target record a call once."""
         self.keys = tuple(dict.fromkeys(attributes))
         """The metadata keys recorded as attributes, in the order given."""
         meter_of = _meter_of(source)

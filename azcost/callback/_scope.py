@@ -56,6 +56,7 @@ class _Fanout(BaseCallbackHandler):
         super().__init__()
         self.handlers = handlers
         self.raise_error = any(h.raise_error for h in handlers)
+        self._metrics = metrics_owners(handlers)
 
     def _start(self, event: str, *args: Any, **kwargs: Any) -> None:
         for h in self.handlers:  # refuse before anyone records the start
@@ -80,9 +81,9 @@ class _Fanout(BaseCallbackHandler):
     def on_llm_end(self, *args: Any, **kwargs: Any) -> None:
         """Forward to every active handler; the first deliberate error is raised after all ran."""
         first: BaseException | None = None
-        for h in self.handlers:
+        for h, metrics in zip(self.handlers, self._metrics, strict=True):
             try:
-                h.on_llm_end(*args, **kwargs)
+                h.on_llm_end(*args, **kwargs, azcost_metrics=metrics)
             except Exception as exc:
                 first = first or exc
         if first is not None:
@@ -93,6 +94,18 @@ class _Fanout(BaseCallbackHandler):
 
     def __deepcopy__(self, memo: Any) -> _Fanout:
         return self
+
+
+def metrics_owners(handlers: Iterable[CostCallbackHandler]) -> tuple[bool, ...]:
+    """Which handlers record a call they all count as metrics: the first (outermost) of
+    those recording to each provider or meter, so that nested blocks count it once."""
+    seen: list[object] = []
+    owners = []
+    for h in handlers:
+        target = h.metrics_target
+        owners.append(target is not None and not any(target is t for t in seen))
+        seen.append(target)
+    return tuple(owners)
 
 
 _active: ContextVar[BaseCallbackHandler | None] = ContextVar("azcost_cost_callback", default=None)
@@ -212,10 +225,11 @@ def after_request(handlers: Iterable[CostCallbackHandler], usage: Usage, client:
     handlers counted it.
     """
     first: BaseException | None = None
-    for h in handlers:
-        run_id = uuid4()
+    handlers = tuple(handlers)
+    run_id = uuid4()  # one request: one record in a ledger several handlers write to
+    for h, metrics in zip(handlers, metrics_owners(handlers), strict=True):
         try:
-            deliberate = h.count(usage, client, run_id, operation=EMBEDDINGS)
+            deliberate = h.count(usage, client, run_id, operation=EMBEDDINGS, metrics=metrics)
         except Exception as exc:
             if h.strict:
                 raise
