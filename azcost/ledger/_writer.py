@@ -48,7 +48,7 @@ from ._record import CallRecord
 from ._rollup_tags import keep_tags
 from ._spool import Spool, spool_path
 from ._sums import ledger_stats
-from ._transfer import ImportSummary, Progress, import_jsonl, iter_records
+from ._transfer import IMPORT_BATCH, ImportSummary, Progress, import_jsonl, iter_records
 
 __all__ = ["Durability", "Ledger"]
 
@@ -344,7 +344,7 @@ class Ledger:
     def import_jsonl(
         self,
         path: str | Path,
-        batch: int = 5000,
+        batch: int = IMPORT_BATCH,
         *,
         rejected: Path | None = None,
         progress: Progress | None = None,
