@@ -4,11 +4,14 @@ the stored rows are the same either way, byte for byte."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from ledger_helpers import make_record
 
@@ -211,3 +214,28 @@ def test_the_daily_rollup_kept_per_batch_equals_the_sql_over_the_stored_calls(
         kept = _daily(ledger)
         assert len(kept) > 40
         assert kept == _daily_by_sql(ledger)
+
+
+def test_the_background_writer_never_touches_the_garbage_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the collector is the application's: a thread of azcost switching it off and on
+    # could switch it back on in the middle of the application's own gc.disable()
+    callers: list[str] = []
+
+    def spy(real: Any) -> Any:
+        def call() -> None:
+            callers.append(threading.current_thread().name)
+            real()
+
+        return call
+
+    monkeypatch.setattr(gc, "disable", spy(gc.disable))
+    monkeypatch.setattr(gc, "enable", spy(gc.enable))
+    records = [make_record(i, metadata={"user": f"u{i}", "v": [i]}) for i in range(3000)]
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}", batch_size=1000) as ledger:
+        for rec in records:
+            ledger.record(rec)
+        ledger.flush()
+        assert ledger.stats()["records"] == 3000
+    assert callers == []

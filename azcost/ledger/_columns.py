@@ -65,10 +65,12 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a batch is built: its objects form no cycles.
+    """The cyclic garbage collector off while a batch is imported: its objects form no cycles.
 
     Building a batch allocates a few objects per value; with the collector on, those
-    allocations start collections that walk every object the process holds.
+    allocations start collections that walk every object the process holds. Only the
+    importing thread does this, for the length of one batch: the ledger's background
+    writer never touches the collector, which belongs to the application.
     """
     if not gc.isenabled():
         yield
@@ -303,8 +305,7 @@ def sqlite_batches_of_columns(cols: list[Column], *, parse: bool = False) -> Sql
     or, with ``parse``, a JSON batch's values (timestamps, dates and costs as text).
     """
     try:
-        with collector_paused():
-            out = _converted(cols, sqlite=True, parse=parse)
+        out = _converted(cols, sqlite=True, parse=parse)
     except Refused:
         return None
     keep = _first_of_each(out["run_id"][0])
@@ -316,8 +317,7 @@ def sqlite_batches_of_columns(cols: list[Column], *, parse: bool = False) -> Sql
 def pg_rows(cols: list[Column], *, parse: bool = False) -> list[tuple[Any, ...]] | None:
     """Rows in :data:`COLUMNS` order for PostgreSQL (money as exact text), or None."""
     try:
-        with collector_paused():
-            out = _converted(cols, sqlite=False, parse=parse)
+        out = _converted(cols, sqlite=False, parse=parse)
     except Refused:
         return None
     return list(zip(*(out[name][0] for name in COLUMNS), strict=True))

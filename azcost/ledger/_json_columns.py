@@ -165,11 +165,11 @@ def columns_of_json(lines: Sequence[bytes]) -> list[Column] | None:
     try:
         with collector_paused():  # the decoder's tuples would start ~7 collections a line
             cols: list[Column] = list(zip(*map(_values_of, lines), strict=True))
-            tags = cols[FIELD_AT["tags"]]
-            if set(map(type, tags)) != {list}:
-                return None
-            cols[FIELD_AT["tags"]] = list(map(tuple, tags))
-            cols[FIELD_AT["metadata"]] = _metadata(cols[FIELD_AT["metadata"]])
+        tags = cols[FIELD_AT["tags"]]
+        if set(map(type, tags)) != {list}:
+            return None
+        cols[FIELD_AT["tags"]] = list(map(tuple, tags))
+        cols[FIELD_AT["metadata"]] = _metadata(cols[FIELD_AT["metadata"]])
     except (Refused, ValueError, RecursionError):
         return None
     return cols

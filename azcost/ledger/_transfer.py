@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from .._input import MAX_LINE_BYTES, open_binary
 from ..errors import LedgerError
 from ._checks import RecordError, record_from_json
+from ._columns import collector_paused
 from ._db import display_url
 from ._insert import insert_columns, insert_records
 from ._json_columns import columns_of_json
@@ -175,8 +176,9 @@ def _insert_lines(
     """
     raw = [line for _, line in lines]
     if None not in raw:
-        cols = columns_of_json(raw)  # type: ignore[arg-type]  # no None, just checked
-        added = None if cols is None else insert_columns(engine, cols, parse=True)
+        with collector_paused():
+            cols = columns_of_json(raw)  # type: ignore[arg-type]  # no None, just checked
+            added = None if cols is None else insert_columns(engine, cols, parse=True)
         if added is not None:
             return added, len(lines)
     records: list[CallRecord] = []
