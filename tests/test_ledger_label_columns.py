@@ -172,6 +172,12 @@ def test_nested_values_shared_between_records_are_stored_as_alone(ledger: Ledger
     assert write(ledger, records) == expected(records)
 
 
+def test_records_with_the_same_keys_in_another_order_are_stored_as_alone(ledger: Ledger) -> None:
+    metas: list[dict[str, Any]] = [{"a": 1, "b": "x"}, {"b": "y", "a": 2}, {"a": 3, "b": "z"}]
+    records = records_of([("k:v",)] * 3, metas)
+    assert write(ledger, records) == expected(records)
+
+
 @pytest.mark.parametrize(
     "bad",
     [{"t": float("nan")}, {"note": "a\0b"}, {"note": "x" * 70_000}, {1: "int key", "b": 2}],

@@ -181,13 +181,10 @@ def _built(tags: Column, metadata: Column) -> tuple[Column, Column, Column]:
     count = len(tags)
     if not count:
         return [], [], []
+    usual = _same_keys(tags, metadata)
+    if usual is not None:
+        return usual
     keys = list(map(tuple, metadata))
-    if keys.count(keys[0]) == count and tags.count(tags[0]) == count:  # the usual batch
-        columns = list(zip(*map(dict.values, metadata), strict=True))
-        kinds = list(map(set, map(map, repeat(type), columns)))
-        if all(len(kind) == 1 for kind in kinds):
-            types = tuple(kind.pop() for kind in kinds)
-            return _group(tags[0], keys[0], types, metadata, columns)
     shapes = map(tuple, map(map, repeat(type), map(dict.values, metadata)))
     groups: list[tuple[Any, tuple[Any, ...], tuple[type, ...]]]
     groups = list(zip(tags, keys, shapes, strict=True))
@@ -205,6 +202,28 @@ def _built(tags: Column, metadata: Column) -> tuple[Column, Column, Column]:
             for i, value in zip(where, values, strict=True):
                 col[i] = value
     return out[0], out[1], out[2]
+
+
+def _same_keys(tags: Column, metadata: Column) -> tuple[Column, Column, Column] | None:
+    """The usual batch: one set of tags, every record with the same keys, each key's values
+    of one type; None otherwise."""
+    first = tuple(metadata[0])
+    if tags.count(tags[0]) != len(tags) or set(map(len, metadata)) != {len(first)}:
+        return None
+    if not first:
+        return _group(tags[0], first, (), metadata, [])
+    values = map(itemgetter(*first), metadata)  # in the first record's order of keys
+    try:  # as many keys as the first record's, all of them its: the same keys
+        if len(first) == 1:  # itemgetter of one key gives the value itself, not a 1-tuple
+            columns: list[Column] = [list(values)]
+        else:
+            columns = list(zip(*values, strict=True))
+    except KeyError:
+        return None
+    kinds = list(map(set, map(map, repeat(type), columns)))
+    if any(len(kind) != 1 for kind in kinds):
+        return None
+    return _group(tags[0], first, tuple(kind.pop() for kind in kinds), metadata, columns)
 
 
 def _one_by_one(tags: Iterable[Any], metadata: Column) -> tuple[Column, Column, Column]:
