@@ -12,8 +12,9 @@ Every measure runs once per round, all in turn, and the best round is kept.
    pays: building the record and queueing it), once with the writer committing
    concurrently (it competes for the GIL). Also ``Ledger.record`` alone, and the writer's
    background work per record. Goal: <= 10 us added, writer idle.
-2. Sustained ingest: prebuilt records through ``Ledger.record`` until ``flush()``
-   returns (everything committed). Goals: >= 80k/s SQLite, >= 30k/s PostgreSQL.
+2. Sustained ingest: prebuilt records through ``Ledger.record`` (batches of the default
+   size) until ``flush()`` returns (everything committed). Goals: >= 80k/s SQLite,
+   >= 30k/s PostgreSQL.
    Run ids are made as LangChain >= 1.0 makes them (UUIDv7: time-ordered, so the run id
    index grows at its end); the SQLite figure is repeated with random UUIDv4 run ids
    (older LangChain, or run ids the caller supplies), whose index inserts land anywhere.
@@ -210,7 +211,7 @@ def handler_overhead(tmp: Path, n: int, repeats: int) -> dict[str, float]:
 
 def ingest(url: str, recs: list[CallRecord]) -> float:
     """Records per CPU second (both threads) through Ledger.record + flush (all committed)."""
-    ledger = Ledger(url, max_queue=len(recs) + 1, batch_size=5000)
+    ledger = Ledger(url, max_queue=len(recs) + 1)  # batches of the default size
     ledger.engine  # noqa: B018 - connect and migrate outside the timing
     gc.collect()
     c0 = time.process_time()
