@@ -238,14 +238,10 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
         self._runs.pop(run_id.int if type(run_id) is UUID else run_id, None)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID | None = None, **kwargs: Any) -> None:
-        """Count and price the call (also when called directly, without a start event).
-
-        ``azcost_metrics=False``: count it but leave its metrics to another handler that
-        records to the same place (nested blocks, see :func:`metrics_owners`).
-        """
+        """Count and price the call (also when called directly, without a start event)."""
         if self.closed:
             return
-        metrics = self._metrics if kwargs.get("azcost_metrics", True) else None
+        metrics: bool = kwargs.get("azcost_metrics", True)  # False: nested, see metrics_owners
         if run_id is None:
             run_id = uuid4()
             started = _NOT_STARTED
@@ -268,8 +264,8 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
             )
             reason = f"internal error: {exc!r}"
             self.add(_NO_USAGE, None, UnpricedCall(str(run_id), reason, *_NOTHING_KNOWN), False)
-            if metrics is not None:
-                metrics.record_unread(started[2])
+            if self._metrics is not None and metrics:
+                self._metrics.record_unread(started[2])
             return
         if deliberate is not None:
             raise deliberate  # on_unknown="raise" or on_assumed="raise"
@@ -282,20 +278,19 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
     # ------------------------------------------------------------------ accounting
 
     def _account(
-        self, response: LLMResult, run_id: UUID, started: _Started, metrics: SpendMetrics | None
+        self, response: LLMResult, run_id: UUID, started: _Started, metrics: bool
     ) -> AzcostError | None:
         """Count every prompt of the result; return the first error to raise, if asked to."""
-        record = metrics is not None
         serialized, tags, metadata, batch_size, _ = started
         _, client, drops_cached = cached_client(self._clients, serialized, metadata)
         plain = read_plain_usage(response)
         if plain is not None and not drops_cached:  # the usual call: one prompt, text only
-            return self.count(plain, client, run_id, tags, metadata, metrics=record)
+            return self.count(plain, client, run_id, tags, metadata, metrics=metrics)
         deliberate: AzcostError | None = None
         for usage in (plain,) if plain is not None else read_usage(response, batch_size):
             if usage.missing == NO_USAGE_CHAT:
                 usage = usage._replace(missing=no_chat_usage_reason(serialized) or NO_USAGE_CHAT)
-            error = self.count(usage, client, run_id, tags, metadata, metrics=record)
+            error = self.count(usage, client, run_id, tags, metadata, metrics=metrics)
             deliberate = deliberate or error
             if drops_cached and usage.known and not self._warned_cache:
                 self._warned_cache = True
@@ -315,7 +310,7 @@ class CostCallbackHandler(Totals, BaseCallbackHandler):
     ) -> AzcostError | None:
         """Count one request: identify -> price -> tally -> metrics -> record -> tell.
 
-        Returns the error to raise under ``on_unknown``/``on_assumed="raise"``, else None.
+        Returns the error to raise under ``on_unknown``/``on_assumed="raise"``, else None;
         ``metrics=False``: not recorded as metrics (another handler records it there).
         """
         ident = self._identities.get((client, usage.reported_model))
