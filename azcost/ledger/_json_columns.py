@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 from ._checks import refuse_constant
-from ._columns import FIELD_AT, FIELDS, NONE_TYPE, Column, Refused, collector_paused
+from ._columns import FIELD_AT, FIELDS, NONE_TYPE, Column, Refused
 from ._record import CallRecord
 
 __all__ = ["columns_of_json"]
@@ -54,7 +54,7 @@ def _plain(value: Any) -> Any:
 def _metadata(col: Column) -> list[dict[str, Any]]:
     if not set(map(type, col)) <= {tuple}:
         raise Refused
-    same = _same_keys(col)
+    same = _key_columns(col)
     if same is not None:  # the usual batch: each key's values made plain as a column
         keys, columns = same
         plain = map(_plain_column, columns)
@@ -67,7 +67,7 @@ def _metadata(col: Column) -> list[dict[str, Any]]:
     return [{key: _plain(v) for key, v in meta.items()} for meta in metas]
 
 
-def _same_keys(col: Column) -> tuple[tuple[str, ...], list[Column]] | None:
+def _key_columns(col: Column) -> tuple[tuple[str, ...], list[Column]] | None:
     """(keys, each key's values) when every object has the same keys in the same order."""
     width = len(col[0]) if col else 0
     if not width or set(map(len, col)) != {width}:
@@ -163,8 +163,7 @@ def columns_of_json(lines: Sequence[bytes]) -> list[Column] | None:
     unknown field, a field of the wrong kind...): read those lines one by one.
     """
     try:
-        with collector_paused():  # the decoder's tuples would start ~7 collections a line
-            cols: list[Column] = list(zip(*map(_values_of, lines), strict=True))
+        cols: list[Column] = list(zip(*map(_values_of, lines), strict=True))
         tags = cols[FIELD_AT["tags"]]
         if set(map(type, tags)) != {list}:
             return None

@@ -65,9 +65,7 @@ def _nested_texts(values: Column, kind: type) -> list[str]:
     ids = list(map(id, values))
     distinct = set(ids)
     if len(distinct) * 2 <= len(values):  # the batch is built at once: one object, one text
-        found = {key: _json(value) for key, value in dict(zip(ids, values, strict=True)).items()}
-        _check(found.values())
-        return list(map(found.__getitem__, ids))
+        return _once_each(ids, values, _json)
     if kind is dict:
         keys: list[Any] = list(map(tuple, map(dict.items, values)))
         parts = chain.from_iterable(chain.from_iterable(keys))
@@ -79,9 +77,7 @@ def _nested_texts(values: Column, kind: type) -> list[str]:
     if set(map(type, parts)) - {str}:
         return _checked(list(map(_json, values)))
     # the key of a dict's JSON is its items in order: two orders just encode twice
-    texts = {key: _json(value) for key, value in dict(zip(keys, values, strict=True)).items()}
-    _check(texts.values())
-    return list(map(texts.__getitem__, keys))
+    return _once_each(keys, values, _json)
 
 
 def _value_texts(values: Column, kind: type) -> list[str]:
@@ -91,12 +87,16 @@ def _value_texts(values: Column, kind: type) -> list[str]:
         return _nested_texts(values, kind)
     if len(set(values[:_PROBE])) == min(len(values), _PROBE):  # no repeat seen: encode each
         return _checked(list(map(scalar, values)))
-    distinct = set(values)
-    if kind is float and 0.0 in distinct:  # -0.0 == 0.0, but its text differs
+    if kind is float and 0.0 in values:  # -0.0 == 0.0, but its text differs
         return _checked(list(map(scalar, values)))
-    found = {value: scalar(value) for value in distinct}
+    return _once_each(values, values, scalar)
+
+
+def _once_each(keys: Column, values: Column, encode: Callable[[Any], str]) -> list[str]:
+    """Each record's value as JSON, encoded once per distinct key (its value's stand-in)."""
+    found = {key: encode(value) for key, value in dict(zip(keys, values, strict=True)).items()}
     _check(found.values())
-    return list(map(found.__getitem__, values))
+    return list(map(found.__getitem__, keys))
 
 
 def _checked(texts: list[str]) -> list[str]:
@@ -227,8 +227,6 @@ def _same_keys(tags: Column, metadata: Column) -> tuple[Column, Column, Column] 
 
 
 def _one_by_one(tags: Iterable[Any], metadata: Column) -> tuple[Column, Column, Column]:
-    try:
-        triples = list(map(tags_meta_json, tags, metadata))
-    except ValueError:  # too long, a NUL, a float that is not finite
-        raise Refused from None
+    # what it raises (too long, a NUL, a float that is not finite) labels_columns refuses
+    triples = list(map(tags_meta_json, tags, metadata))
     return tuple(list(map(itemgetter(i), triples)) for i in range(3))  # type: ignore[return-value]  # three columns

@@ -176,7 +176,7 @@ def _insert_lines(
     """
     raw = [line for _, line in lines]
     if None not in raw:
-        with collector_paused():
+        with collector_paused():  # the decoder's tuples would start ~7 collections a line
             cols = columns_of_json(raw)  # type: ignore[arg-type]  # no None, just checked
             added = None if cols is None else insert_columns(engine, cols, parse=True)
         if added is not None:
